@@ -16,14 +16,19 @@ Whatever no class declares stays in the tree untouched, so parse → edit →
 format never loses data. Formatting reproduces libvirt's style: two-space
 indentation and single-quoted attributes.
 
+What the declarations cover is also known: :meth:`XMLBuilder.unknown_parts`
+lists every element and attribute of a document that no declared field (or
+child model) covers, and :meth:`XMLBuilder.strip_unknown` removes exactly those.
+
 No I/O: parsing takes a string, formatting returns one. The parser refuses
 DTDs and entities, never touches the network and refuses absurd sizes.
 """
 
 from __future__ import annotations
 
+import copy as _copy
 import re
-from typing import Any, Callable, ClassVar, Iterator, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, Iterator, TypeVar
 
 from lxml import etree
 
@@ -32,38 +37,65 @@ from pyvirt.errors import VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_XML, e
 #: Largest XML document accepted (libvirt's remote string limit is 4 MiB too).
 MAX_XML_BYTES = 4 * 1024 * 1024
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-    huge_tree=False, remove_comments=False, remove_blank_text=True,
-)
-
 T = TypeVar("T", bound="XMLBuilder")
 
 
-def parse_xml(text: str | bytes, what: str = "(xml)") -> etree._Element:
+def _new_parser() -> etree.XMLParser:
+    # A parser per document: lxml parsers keep an error log and are not thread-safe.
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_comments=False, remove_blank_text=True,
+    )
+
+
+def _error_window(raw: bytes, line: int, column: int) -> str:
+    """libxml2's context: the offending line (at most 80 chars) and a caret under it."""
+    lines = raw.decode("utf-8", "replace").split("\n")
+    if not (1 <= line <= len(lines)) or not raw.strip():
+        return "(null)\n^"
+    text = lines[line - 1]
+    col = max(column - 1, 0)
+    start = max(0, col - 79) if col >= 80 else 0
+    text = text[start:start + 80]
+    return f"{text}\n{'-' * (col - start)}^"
+
+
+def parse_xml(text: str | bytes | None, what: str = "(xml)", *,
+              domain: int = VIR_FROM_XML) -> etree._Element:
     """Parse untrusted XML into an element, or raise libvirt's XML error.
 
     ``what`` names the document in messages, e.g. ``(domain_definition)`` as
-    libvirt does.
+    libvirt does; ``domain`` is the error domain (libvirt reports a domain
+    document's syntax errors from VIR_FROM_DOMAIN). A syntax error reads as
+    libvirt's does: ``(domain_definition):LINE: MESSAGE`` then the line and a caret.
     """
     if text is None:
-        raise error(VIR_ERR_XML_ERROR, "missing XML document", domain=VIR_FROM_XML)
+        raise error(VIR_ERR_XML_ERROR, "missing XML document", domain=domain)
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > MAX_XML_BYTES:
         raise error(VIR_ERR_XML_ERROR,
                     f"{what}: document of {len(raw)} bytes exceeds the limit of {MAX_XML_BYTES}",
-                    domain=VIR_FROM_XML)
+                    domain=domain)
     if re.search(rb"<!(DOCTYPE|ENTITY)", raw):
         raise error(VIR_ERR_XML_DETAIL, f"{what}: DTDs and entities are not allowed",
-                    domain=VIR_FROM_XML)
+                    domain=domain)
     if not raw.strip():
-        raise error(VIR_ERR_XML_ERROR, f"{what}: empty XML document", domain=VIR_FROM_XML)
+        raise error(VIR_ERR_XML_DETAIL, f"{what}:1: Document is empty\n(null)\n^",
+                    domain=domain)
+    parser = _new_parser()
     try:
-        root = etree.fromstring(raw, _PARSER)
+        root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as err:
-        line = err.position[0] if err.position else 0
-        raise error(VIR_ERR_XML_DETAIL, f"{what}:{line}: {err.msg}",
-                    domain=VIR_FROM_XML) from err
+        entries = [e for e in err.error_log if e.level_name in ("FATAL", "ERROR")]
+        if entries:
+            first = entries[0]
+            msg, line, column = first.message.strip(), first.line, first.column
+        else:
+            msg = re.sub(r", line \d+, column \d+$", "", err.msg or "parse error")
+            line, column = err.position if err.position else (1, 1)
+        raise error(VIR_ERR_XML_DETAIL,
+                    f"{what}:{line}: {msg}\n{_error_window(raw, line, column)}",
+                    domain=domain) from err
     return root
 
 
@@ -72,11 +104,17 @@ def _to_bool_yes_no(raw: str) -> bool:
     return raw in ("yes", "on", "1", "true")
 
 
+def _parse_int(raw: str) -> int:
+    raw = raw.strip()
+    return int(raw, 16) if raw.lower().startswith("0x") else int(raw)
+
+
 _KINDS: dict[Any, tuple[Callable[[str], Any], Callable[[Any], str]]] = {
     str: (str, str),
-    int: (lambda s: int(s, 0) if s.lower().startswith("0x") else int(s), str),
+    int: (_parse_int, str),
     bool: (_to_bool_yes_no, lambda v: "yes" if v else "no"),
     "onoff": (_to_bool_yes_no, lambda v: "on" if v else "off"),
+    "hex": (_parse_int, lambda v: f"0x{v:x}" if isinstance(v, int) else str(v)),
 }
 
 
@@ -92,15 +130,19 @@ def _split_path(xpath: str) -> tuple[list[str], str | None]:
 class XMLProperty:
     """A field: one attribute or one element's text, at a path under the node.
 
-    ``kind`` is ``str``, ``int``, ``bool`` (yes/no) or ``"onoff"``; ``is_present``
-    makes a flag that is true when the element exists (``<acpi/>``).
+    ``kind`` is ``str``, ``int``, ``bool`` (yes/no), ``"onoff"`` or ``"hex"``;
+    ``is_present`` makes a flag that is true when the element exists (``<acpi/>``);
+    ``multi`` makes a list over every element matching the last path step
+    (``<boot dev='hd'/><boot dev='cdrom'/>`` → ``['hd', 'cdrom']``); assigning a
+    list replaces them all.
     """
 
     def __init__(self, xpath: str, kind: Any = str, *, is_present: bool = False,
-                 doc: str = "") -> None:
+                 multi: bool = False, doc: str = "") -> None:
         self.xpath = xpath
         self.kind = kind
         self.is_present = is_present
+        self.multi = multi
         self.elements, self.attr = _split_path(xpath)
         self.__doc__ = doc or xpath
         self.name = ""
@@ -108,17 +150,11 @@ class XMLProperty:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: "XMLBuilder | None", owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        node = obj.find_path(self.elements)
-        if self.is_present:
-            return node is not None
-        if node is None:
-            return None
-        raw = node.get(self.attr) if self.attr else node.text
-        if raw is None:
-            return None
+    # what this field accounts for in a document: (element path, attribute or None)
+    def covered(self) -> list[tuple[tuple[str, ...], str | None]]:
+        return [(tuple(self.elements), self.attr)]
+
+    def parse_value(self, obj: "XMLBuilder", raw: str) -> Any:
         parse = _KINDS[self.kind][0]
         try:
             return parse(raw.strip() if self.kind is not str else raw)
@@ -127,7 +163,39 @@ class XMLProperty:
                         f"invalid value '{raw}' for {obj.describe_path(self.xpath)}",
                         domain=VIR_FROM_XML) from err
 
+    def format_value(self, value: Any) -> str:
+        return _KINDS[self.kind][1](value)
+
+    def read_raw(self, obj: "XMLBuilder") -> str | None:
+        node = obj.find_path(self.elements)
+        if node is None:
+            return None
+        return node.get(self.attr) if self.attr else node.text
+
+    def __get__(self, obj: "XMLBuilder | None", owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        if self.multi:
+            values = []
+            for node in obj.find_all(self.elements):
+                raw = node.get(self.attr) if self.attr else node.text
+                if raw is not None:
+                    values.append(self.parse_value(obj, raw))
+            return values
+        node = obj.find_path(self.elements)
+        if self.is_present:
+            return node is not None
+        if node is None:
+            return None
+        raw = node.get(self.attr) if self.attr else node.text
+        if raw is None:
+            return None
+        return self.parse_value(obj, raw)
+
     def __set__(self, obj: "XMLBuilder", value: Any) -> None:
+        if self.multi:
+            self._set_multi(obj, list(value or []))
+            return
         if self.is_present:
             if value:
                 obj.make_path(self.elements)
@@ -144,12 +212,38 @@ class XMLProperty:
             else:
                 obj.remove_path(self.elements)
             return
-        text = _KINDS[self.kind][1](value)
+        text = self.format_value(value)
         node = obj.make_path(self.elements)
         if self.attr:
             node.set(self.attr, text)
         else:
             node.text = text
+
+    def _set_multi(self, obj: "XMLBuilder", values: list[Any]) -> None:
+        parent_path, tag = self.elements[:-1], self.elements[-1]
+        existing = obj.find_all(self.elements)
+        parent = obj.make_path(parent_path) if values else obj.find_path(parent_path)
+        if parent is None:
+            return
+        anchor_index = parent.index(existing[0]) if existing else None
+        for node in existing:
+            parent.remove(node)
+        new_nodes = []
+        for value in values:
+            node = etree.Element(tag)
+            text = self.format_value(value)
+            if self.attr:
+                node.set(self.attr, text)
+            else:
+                node.text = text
+            new_nodes.append(node)
+        for offset, node in enumerate(new_nodes):
+            if anchor_index is not None:
+                parent.insert(anchor_index + offset, node)
+            else:
+                _insert_ordered(parent, node, _order_for(obj, parent))
+        if not values:
+            obj.prune_empty(parent_path)
 
 
 class XMLChildProperty:
@@ -190,6 +284,16 @@ class XMLBuilder:
     _child_order: ClassVar[tuple[str, ...]] = ()
     #: The name used in error messages, e.g. "(domain_definition)".
     _doc_label: ClassVar[str] = "(xml)"
+    #: The error domain for this document's parse errors.
+    _error_domain: ClassVar[int] = VIR_FROM_XML
+    #: Paths (relative, './a/@b' style) that count as covered although no field reads them.
+    _known_paths: ClassVar[tuple[str, ...]] = ()
+    #: Element paths whose whole content is opaque: covered, never reported, kept verbatim.
+    _opaque_paths: ClassVar[tuple[str, ...]] = ()
+    #: Elements printed as an open/close pair even when empty (libvirt's <devices>).
+    _expand_empty: ClassVar[frozenset[str]] = frozenset()
+    #: Whether unknown-part reports name this element first (False for whole documents).
+    _report_with_root: ClassVar[bool] = True
 
     def __init__(self, node: etree._Element | None = None) -> None:
         if node is None:
@@ -199,19 +303,34 @@ class XMLBuilder:
     # --- construction / formatting -----------------------------------------
     @classmethod
     def from_xml(cls: type[T], text: str | bytes) -> T:
-        root = parse_xml(text, cls._doc_label)
+        root = parse_xml(text, cls._doc_label, domain=cls._error_domain)
         if cls._root_name and root.tag != cls._root_name:
             raise error(VIR_ERR_XML_ERROR,
-                        f"unexpected root element <{root.tag}>, expecting <{cls._root_name}>",
+                        f"expecting root element of '{cls._root_name}', not '{root.tag}'",
                         domain=VIR_FROM_XML)
         return cls(node=root)
 
     def to_xml(self) -> str:
         """libvirt-style text: 2-space indent, single-quoted attributes, final newline."""
-        return format_element(self.node)
+        return format_element(self.node, expand_empty=self._expand_empty,
+                              opaque=self._opaque_tags())
 
     def copy(self: T) -> T:
-        return type(self)(node=_deepcopy(self.node))
+        return type(self)(node=_copy.deepcopy(self.node))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, XMLBuilder):
+            return NotImplemented
+        return type(self) is type(other) and self.to_xml() == other.to_xml()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.node.tag}>"
+
+    @classmethod
+    def _opaque_tags(cls) -> frozenset[str]:
+        return frozenset(_split_path(p)[0][-1] for p in cls._opaque_paths if _split_path(p)[0])
 
     # --- declared fields (for the meta-test and for unknown-XML reports) ----
     @classmethod
@@ -232,6 +351,117 @@ class XMLBuilder:
                     found[name] = value
         return found
 
+    @classmethod
+    def _coverage(cls) -> tuple[set[tuple[str, ...]], set[tuple[tuple[str, ...], str]],
+                                dict[tuple[str, ...], type["XMLBuilder"]],
+                                set[tuple[str, ...]]]:
+        """(known element paths, known (path, attr) pairs, child model by element path,
+        opaque element paths), each path relative to this model's node."""
+        cached = cls.__dict__.get("_coverage_cache")
+        if cached is not None:
+            return cached
+        elements: set[tuple[str, ...]] = set()
+        attrs: set[tuple[tuple[str, ...], str]] = set()
+        children: dict[tuple[str, ...], type[XMLBuilder]] = {}
+        opaque: set[tuple[str, ...]] = set()
+
+        def add(path: tuple[str, ...], attr: str | None) -> None:
+            for depth in range(1, len(path) + 1):
+                elements.add(path[:depth])
+            if attr is not None:
+                attrs.add((path, attr))
+
+        for prop in cls.declared_properties().values():
+            for path, attr in prop.covered():
+                add(path, attr)
+        for raw in cls._known_paths:
+            path, attr = _split_path(raw)
+            add(tuple(path), attr)
+        for raw in cls._opaque_paths:
+            path, _ = _split_path(raw)
+            add(tuple(path), None)
+            opaque.add(tuple(path))
+        for child in cls.declared_children().values():
+            parents = tuple(child.parents)
+            add(parents, None)
+            children[parents + (child.cls._root_name,)] = child.cls
+        result = (elements, attrs, children, opaque)
+        setattr(cls, "_coverage_cache", result)
+        return result
+
+    def unknown_parts(self) -> list[str]:
+        """Every element and attribute that no declared field covers, in document
+        order, named like ``element <devices/frobnicate>`` or
+        ``attribute 'foo' of <devices/disk/target>``."""
+        found: list[str] = []
+        self._walk_unknown(self._report_prefix(), lambda desc, node, attr: found.append(desc))
+        return found
+
+    def strip_unknown(self) -> list[str]:
+        """Remove exactly what :meth:`unknown_parts` reports; returns those names."""
+        doomed: list[tuple[str, etree._Element, str | None]] = []
+        self._walk_unknown(self._report_prefix(),
+                           lambda desc, node, attr: doomed.append((desc, node, attr)))
+        for _desc, node, attr in doomed:
+            if attr is not None:
+                node.attrib.pop(attr, None)
+            elif node.getparent() is not None:
+                node.getparent().remove(node)
+        return [desc for desc, _n, _a in doomed]
+
+    def _report_prefix(self) -> tuple[str, ...]:
+        """Path shown before the node's descendants in reports: a whole document's
+        root is left out (``devices/disk``, not ``domain/devices/disk``)."""
+        return (_display_tag(self.node),) if self._report_with_root else ()
+
+    def _walk_unknown(self, prefix: tuple[str, ...],
+                      report: Callable[[str, etree._Element, str | None], None]) -> None:
+        elements, attrs, children, opaque = self._coverage()
+
+        def where(rel: tuple[str, ...], node: etree._Element) -> str:
+            names = list(prefix)
+            chain = []
+            walk = node
+            for _ in rel:
+                chain.append(_display_tag(walk))
+                walk = walk.getparent()
+            return "/".join(names + chain[::-1]) or _display_tag(self.node)
+
+        def visit(node: etree._Element, rel: tuple[str, ...]) -> None:
+            for name in node.attrib:
+                key = _attr_key(node, name)
+                if (rel, key) not in attrs and not self._attr_is_namespace_decl(key):
+                    report(f"attribute '{key}' of <{where(rel, node)}>", node, name)
+            if rel in opaque:
+                return
+            for child in iter_elements(node):
+                crel = rel + (child.tag,)
+                if crel in children:
+                    model = children[crel](node=child)
+                    model._walk_unknown(prefix + crel, report)
+                elif crel in elements:
+                    visit(child, crel)
+                else:
+                    report(f"element <{where(crel, child)}>", child, None)
+
+        visit(self.node, ())
+
+    @staticmethod
+    def _attr_is_namespace_decl(key: str) -> bool:
+        return key.startswith("xmlns")
+
+    # --- libvirt's element order ------------------------------------------
+    def sort_children(self) -> None:
+        """Reorder this node's children (and every child model's, recursively) into
+        ``_child_order``; an undeclared element stays right after the declared
+        sibling it followed."""
+        _sort_by_order(self.node, self._child_order)
+        for child in self.declared_children().values():
+            value = child.__get__(self, type(self))
+            for model in ([value] if child.is_single else value):
+                if model is not None:
+                    model.sort_children()
+
     # --- children ---------------------------------------------------------
     def add_child(self, child: "XMLBuilder", relative_xpath: str = ".") -> "XMLBuilder":
         parent = self.make_path(_split_path(relative_xpath)[0])
@@ -244,7 +474,7 @@ class XMLBuilder:
             parent.remove(child.node)
 
     # --- tree helpers used by the descriptors -------------------------------
-    def find_path(self, elements: list[str]) -> etree._Element | None:
+    def find_path(self, elements: list[str] | tuple[str, ...]) -> etree._Element | None:
         node = self.node
         for tag in elements:
             node = _first_child(node, tag)
@@ -252,7 +482,16 @@ class XMLBuilder:
                 return None
         return node
 
-    def make_path(self, elements: list[str]) -> etree._Element:
+    def find_all(self, elements: list[str] | tuple[str, ...]) -> list[etree._Element]:
+        """Every element at the path's last step, under the first match of the rest."""
+        if not elements:
+            return [self.node]
+        parent = self.find_path(elements[:-1])
+        if parent is None:
+            return []
+        return [c for c in parent if c.tag == elements[-1]]
+
+    def make_path(self, elements: list[str] | tuple[str, ...]) -> etree._Element:
         node = self.node
         for tag in elements:
             child = _first_child(node, tag)
@@ -262,13 +501,13 @@ class XMLBuilder:
             node = child
         return node
 
-    def remove_path(self, elements: list[str]) -> None:
+    def remove_path(self, elements: list[str] | tuple[str, ...]) -> None:
         node = self.find_path(elements)
         if node is not None and node is not self.node:
             node.getparent().remove(node)
-            self.prune_empty(elements[:-1])
+            self.prune_empty(list(elements[:-1]))
 
-    def prune_empty(self, elements: list[str]) -> None:
+    def prune_empty(self, elements: list[str] | tuple[str, ...]) -> None:
         """Remove now-empty elements along a path, deepest first."""
         for depth in range(len(elements), 0, -1):
             node = self.find_path(elements[:depth])
@@ -284,6 +523,15 @@ class XMLBuilder:
         return f"attribute '{attr}' of <{where}>" if attr else f"element <{where}>"
 
 
+def _display_tag(node: etree._Element) -> str:
+    """A tag as the document spells it (``qemu:commandline``)."""
+    return _qname(node, node.tag)
+
+
+def _attr_key(node: etree._Element, name: str) -> str:
+    return _qname(node, name)
+
+
 def _first_child(node: etree._Element, tag: str) -> etree._Element | None:
     for child in node:
         if child.tag == tag:
@@ -292,7 +540,15 @@ def _first_child(node: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _order_for(model: XMLBuilder, parent: etree._Element) -> tuple[str, ...]:
-    return model._child_order if parent is model.node else ()
+    if parent is model.node:
+        return model._child_order
+    nested = getattr(model, "_nested_order", {})
+    path: list[str] = []
+    node = parent
+    while node is not None and node is not model.node:
+        path.append(node.tag)
+        node = node.getparent()
+    return nested.get("/".join(reversed(path)), ())
 
 
 def _insert_ordered(parent: etree._Element, child: etree._Element,
@@ -308,9 +564,24 @@ def _insert_ordered(parent: etree._Element, child: etree._Element,
     parent.append(child)
 
 
-def _deepcopy(node: etree._Element) -> etree._Element:
-    import copy
-    return copy.deepcopy(node)
+def _sort_by_order(parent: etree._Element, order: Iterable[str]) -> None:
+    order = tuple(order)
+    if not order or len(parent) < 2:
+        return
+    ranks: list[tuple[int, int, etree._Element]] = []
+    current = -1
+    for index, child in enumerate(parent):
+        tag = child.tag if isinstance(child.tag, str) else None
+        if tag in order:
+            current = order.index(tag)
+        ranks.append((current, index, child))
+    ranks.sort(key=lambda item: (item[0], item[1]))
+    tail = parent.text
+    for _r, _i, child in ranks:
+        parent.remove(child)
+    for _r, _i, child in ranks:
+        parent.append(child)
+    parent.text = tail
 
 
 def iter_elements(node: etree._Element) -> Iterator[etree._Element]:
@@ -338,17 +609,22 @@ def _qname(node: etree._Element, name: str) -> str:
     return q.localname
 
 
-def format_element(node: etree._Element, indent: int = 0) -> str:
+def format_element(node: etree._Element, indent: int = 0, *,
+                   expand_empty: Iterable[str] = (), opaque: Iterable[str] = ()) -> str:
+    """Format ``node`` as libvirt does. Tags in ``expand_empty`` print as an
+    open/close pair even when empty; the children of tags in ``opaque`` print as
+    libxml2 dumps them (libvirt's <metadata>: double quotes, verbatim)."""
     out: list[str] = []
-    _format_into(node, indent, out, parent_nsmap={})
+    _format_into(node, indent, out, {}, frozenset(expand_empty), frozenset(opaque))
     return "".join(out)
 
 
 def _format_into(node: etree._Element, indent: int, out: list[str],
-                 parent_nsmap: dict[str | None, str]) -> None:
+                 parent_nsmap: dict[str | None, str], expand: frozenset[str],
+                 opaque: frozenset[str]) -> None:
     pad = "  " * indent
     if not isinstance(node.tag, str):  # comment / PI
-        out.append(pad + etree.tostring(node, encoding="unicode").strip() + "\n")
+        out.append(pad + etree.tostring(node, encoding="unicode", with_tail=False).strip() + "\n")
         return
     tag = _qname(node, node.tag)
     attrs = []
@@ -363,7 +639,10 @@ def _format_into(node: etree._Element, indent: int, out: list[str],
     text = node.text if node.text and (not children or node.text.strip()) else None
     if not children:
         if text is None:
-            out.append(f"{pad}{head}/>\n")
+            if node.tag in expand:
+                out.append(f"{pad}{head}>\n{pad}</{tag}>\n")
+            else:
+                out.append(f"{pad}{head}/>\n")
         else:
             out.append(f"{pad}{head}>{_escape_text(text)}</{tag}>\n")
         return
@@ -375,5 +654,27 @@ def _format_into(node: etree._Element, indent: int, out: list[str],
     out.append(f"{pad}{head}>\n")
     nsmap = dict(node.nsmap)
     for child in children:
-        _format_into(child, indent + 1, out, nsmap)
+        if node.tag in opaque:
+            _format_libxml(child, indent + 1, out)
+        else:
+            _format_into(child, indent + 1, out, nsmap, expand, opaque)
     out.append(f"{pad}</{tag}>\n")
+
+
+def _format_libxml(node: etree._Element, indent: int, out: list[str]) -> None:
+    """libxml2's own dump of a subtree (as libvirt prints <metadata> children)."""
+    pad = "  " * indent
+    node = _copy.deepcopy(node)
+    _reindent(node)
+    text = etree.tostring(node, encoding="unicode", with_tail=False, pretty_print=True)
+    for line in text.rstrip("\n").split("\n"):
+        out.append(pad + line + "\n")
+
+
+def _reindent(node: etree._Element) -> None:
+    """Drop whitespace-only text so pretty_print can lay the subtree out again."""
+    for element in node.iter():
+        if len(element) and element.text is not None and not element.text.strip():
+            element.text = None
+        if element.tail is not None and not element.tail.strip():
+            element.tail = None

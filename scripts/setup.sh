@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up pyvirt on a fresh Debian 12 machine (run as root), then run the main job.
+#   scripts/setup.sh            install everything, then the demo (scripts/demo.sh)
+#   scripts/setup.sh --no-demo  install only (what .ci/run uses before the tests)
+# Idempotent: a second run only checks what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages, and why each is here:
+#   python3-venv python3-dev gcc pkg-config   the virtualenv and compiled wheels
+#   libvirt-clients python3-libvirt libvirt-dev   the REAL virsh / libvirt-python: test peers and
+#                                              benchmark baselines (libvirt-dev builds the venv binding)
+#   qemu-system-x86 qemu-utils                 the hypervisor and qemu-img
+#   busybox-static cpio                        the tiny test guest's initramfs
+#   dnsmasq iproute2 nftables                  virtual networks (DHCP/DNS, bridges, NAT)
+APT_PACKAGES=(python3-venv python3-dev gcc pkg-config libvirt-clients python3-libvirt libvirt-dev
+              qemu-system-x86 qemu-utils busybox-static cpio dnsmasq iproute2 nftables)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo ">> apt-get install ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# The virtualenv: pyvirt itself (editable) with its test tools, and the real libvirt-python
+# binding at Debian's libvirt version, used only as a conformance peer by the tests.
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -c 'import libvirt' 2>/dev/null ||
+  .venv/bin/python -m pip install -q --disable-pip-version-check 'libvirt-python==9.0.0'
+
+# The tiny test guest (a Debian cloud kernel + busybox initramfs), built once into var/guest.
+if [ -x scripts/build-test-guest.sh ]; then
+  scripts/build-test-guest.sh var/guest
+fi
+
+if [ "${1:-}" != "--no-demo" ]; then
+  scripts/demo.sh
+fi
