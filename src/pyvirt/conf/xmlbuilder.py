@@ -294,6 +294,8 @@ class XMLBuilder:
     _expand_empty: ClassVar[frozenset[str]] = frozenset()
     #: Whether unknown-part reports name this element first (False for whole documents).
     _report_with_root: ClassVar[bool] = True
+    #: Whether namespace declarations print after the attributes (libvirt's <domain>).
+    _ns_last: ClassVar[bool] = False
 
     def __init__(self, node: etree._Element | None = None) -> None:
         if node is None:
@@ -313,7 +315,7 @@ class XMLBuilder:
     def to_xml(self) -> str:
         """libvirt-style text: 2-space indent, single-quoted attributes, final newline."""
         return format_element(self.node, expand_empty=self._expand_empty,
-                              opaque=self._opaque_tags())
+                              opaque=self._opaque_tags(), ns_last=self._ns_last)
 
     def copy(self: T) -> T:
         return type(self)(node=_copy.deepcopy(self.node))
@@ -406,7 +408,9 @@ class XMLBuilder:
             if attr is not None:
                 node.attrib.pop(attr, None)
             elif node.getparent() is not None:
-                node.getparent().remove(node)
+                _remove_keeping_tail(node)
+        if doomed:
+            etree.cleanup_namespaces(self.node)
         return [desc for desc, _n, _a in doomed]
 
     def _report_prefix(self) -> tuple[str, ...]:
@@ -523,6 +527,17 @@ class XMLBuilder:
         return f"attribute '{attr}' of <{where}>" if attr else f"element <{where}>"
 
 
+def _remove_keeping_tail(node: etree._Element) -> None:
+    parent = node.getparent()
+    if node.tail and node.tail.strip():
+        prev = node.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
 def _display_tag(node: etree._Element) -> str:
     """A tag as the document spells it (``qemu:commandline``)."""
     return _qname(node, node.tag)
@@ -610,30 +625,33 @@ def _qname(node: etree._Element, name: str) -> str:
 
 
 def format_element(node: etree._Element, indent: int = 0, *,
-                   expand_empty: Iterable[str] = (), opaque: Iterable[str] = ()) -> str:
+                   expand_empty: Iterable[str] = (), opaque: Iterable[str] = (),
+                   ns_last: bool = False) -> str:
     """Format ``node`` as libvirt does. Tags in ``expand_empty`` print as an
     open/close pair even when empty; the children of tags in ``opaque`` print as
-    libxml2 dumps them (libvirt's <metadata>: double quotes, verbatim)."""
+    libxml2 dumps them (libvirt's <metadata>: double quotes, verbatim);
+    ``ns_last`` prints namespace declarations after the attributes (libvirt's
+    ``<domain type='kvm' xmlns:qemu=...>``)."""
     out: list[str] = []
-    _format_into(node, indent, out, {}, frozenset(expand_empty), frozenset(opaque))
+    _format_into(node, indent, out, {}, frozenset(expand_empty), frozenset(opaque), ns_last)
     return "".join(out)
 
 
 def _format_into(node: etree._Element, indent: int, out: list[str],
                  parent_nsmap: dict[str | None, str], expand: frozenset[str],
-                 opaque: frozenset[str]) -> None:
+                 opaque: frozenset[str], ns_last: bool = False) -> None:
     pad = "  " * indent
     if not isinstance(node.tag, str):  # comment / PI
         out.append(pad + etree.tostring(node, encoding="unicode", with_tail=False).strip() + "\n")
         return
     tag = _qname(node, node.tag)
-    attrs = []
+    plain = [f"{_qname(node, key)}='{_escape_attr(value)}'" for key, value in node.attrib.items()]
+    decls = []
     for prefix, uri in node.nsmap.items():
         if parent_nsmap.get(prefix) != uri:
             name = f"xmlns:{prefix}" if prefix else "xmlns"
-            attrs.append(f"{name}='{_escape_attr(uri)}'")
-    for key, value in node.attrib.items():
-        attrs.append(f"{_qname(node, key)}='{_escape_attr(value)}'")
+            decls.append(f"{name}='{_escape_attr(uri)}'")
+    attrs = plain + decls if ns_last else decls + plain
     head = "<" + " ".join([tag, *attrs])
     children = list(node)
     text = node.text if node.text and (not children or node.text.strip()) else None
@@ -657,7 +675,7 @@ def _format_into(node: etree._Element, indent: int, out: list[str],
         if node.tag in opaque:
             _format_libxml(child, indent + 1, out)
         else:
-            _format_into(child, indent + 1, out, nsmap, expand, opaque)
+            _format_into(child, indent + 1, out, nsmap, expand, opaque, ns_last)
     out.append(f"{pad}</{tag}>\n")
 
 
