@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from lxml import etree
 
 from pyvirt.conf.xmlbuilder import (
-    XMLBuilder, XMLChildProperty, XMLProperty, iter_elements, parse_xml,
+    XMLBuilder, XMLChildProperty, XMLProperty, iter_elements, parse_xml, reorder_attributes,
 )
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG,
@@ -147,6 +147,9 @@ class Address(XMLBuilder):
     """``<address>``: where the device sits on its bus (values kept as written)."""
 
     _root_name = "address"
+    _attr_order = {"": ("type", "domain", "controller", "bus", "target", "slot", "unit", "port",
+                        "function", "multifunction", "reg", "cssid", "ssid", "devno",
+                        "iobase", "irq", "base")}
     type = XMLProperty("./@type")
     domain = XMLProperty("./@domain")
     bus = XMLProperty("./@bus")
@@ -252,6 +255,7 @@ def _strip_info(dev: Device) -> str:
 # --- disk -----------------------------------------------------------------------
 class BackingStore(XMLBuilder):
     _root_name = "backingStore"
+    _attr_order = {"": ("type", "index"), "source": ("file", "dev", "protocol", "name")}
     _child_order = ("format", "source", "backingStore")
     type = XMLProperty("./@type")
     index = XMLProperty("./@index", int)
@@ -263,6 +267,7 @@ class BackingStore(XMLBuilder):
 
 class DiskSourceHost(XMLBuilder):
     _root_name = "host"
+    _attr_order = {"": ("name", "port", "transport", "socket")}
     name = XMLProperty("./@name")
     port = XMLProperty("./@port", int)
     transport = XMLProperty("./@transport")
@@ -292,6 +297,16 @@ def disk_name_to_index(name: str) -> int | None:
 
 class Disk(Device):
     _root_name = "disk"
+    _attr_order = {
+        "": ("type", "device", "model", "rawio", "sgio", "snapshot"),
+        "driver": ("name", "type", "cache", "error_policy", "rerror_policy", "io", "ioeventfd",
+                   "event_idx", "copy_on_read", "discard", "iothread", "detect_zeroes",
+                   "queues", "queue_size"),
+        "source": ("protocol", "name", "file", "dev", "dir", "pool", "volume", "mode",
+                   "startupPolicy", "index"),
+        "target": ("dev", "bus", "tray", "removable", "rotation_rate"),
+        "boot": ("order", "loadparm"),
+    }
     _list_name = "disks"
     _allows_boot = True
     _child_order = ("driver", "auth", "source", "backingStore", "geometry", "blockio",
@@ -350,12 +365,9 @@ class Disk(Device):
         _check_enum(driver, "discard", DISK_DISCARDS)
         if not self.target_dev:
             where = self.source_path or self.source_name or self.source_volume
-            detail = "missing target information for device"
-            raise error(VIR_ERR_NO_TARGET, f"{detail} {where}" if where else detail,
-                        domain=VIR_FROM_DOMAIN)
+            raise error(VIR_ERR_NO_TARGET, where or None, domain=VIR_FROM_DOMAIN)
         if self.device not in ("cdrom", "floppy") and self.find_path(["source"]) is None:
-            raise error(VIR_ERR_NO_SOURCE, f"missing source information for device "
-                        f"{self.target_dev}", domain=VIR_FROM_DOMAIN)
+            raise error(VIR_ERR_NO_SOURCE, self.target_dev, domain=VIR_FROM_DOMAIN)
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
@@ -397,6 +409,13 @@ class Disk(Device):
 # --- interface --------------------------------------------------------------------
 class Interface(Device):
     _root_name = "interface"
+    _attr_order = {
+        "": ("type", "trustGuestRxFilters"),
+        "source": ("network", "portgroup", "portid", "bridge", "dev", "mode", "type", "path",
+                   "address", "port"),
+        "driver": ("name", "txmode", "ioeventfd", "event_idx", "queues", "rx_queue_size",
+                   "tx_queue_size"),
+    }
     _list_name = "interfaces"
     _allows_boot = True
     _child_order = ("mac", "source", "vlan", "virtualport", "ip", "route", "script",
@@ -465,6 +484,7 @@ class Interface(Device):
 # --- controller -------------------------------------------------------------------
 class Controller(Device):
     _root_name = "controller"
+    _attr_order = {"": ("type", "index", "model", "ports", "vectors")}
     _list_name = "controllers"
     _child_order = ("model", "driver", "target") + Device._info_order
 
@@ -502,6 +522,8 @@ class Controller(Device):
 # --- character devices ------------------------------------------------------------
 class CharDevice(Device):
     """serial, console, channel, parallel: a host side (source) and a guest side (target)."""
+    _attr_order = {"": ("type", "tty"), "source": ("mode", "host", "service", "path", "append"),
+                   "target": ("type", "port", "name", "address", "state")}
 
     _child_order = ("source", "protocol", "log", "target") + Device._info_order
 
@@ -563,6 +585,7 @@ class Channel(CharDevice):
 # --- graphics ---------------------------------------------------------------------
 class GraphicsListen(XMLBuilder):
     _root_name = "listen"
+    _attr_order = {"": ("type", "address", "network", "socket")}
     type = XMLProperty("./@type")
     address = XMLProperty("./@address")
     network = XMLProperty("./@network")
@@ -571,6 +594,9 @@ class GraphicsListen(XMLBuilder):
 
 class Graphics(Device):
     _root_name = "graphics"
+    _attr_order = {"": ("type", "port", "tlsPort", "autoport", "websocket", "listen",
+                        "sharePolicy", "passwd", "passwdValidTo", "connected", "keymap",
+                        "defaultMode")}
     _list_name = "graphics"
     _child_order = ("listen", "channel", "image", "jpeg", "zlib", "playback", "streaming",
                     "clipboard", "mouse", "filetransfer", "gl", "audio") + Device._info_order
@@ -633,6 +659,7 @@ class Graphics(Device):
 # --- video ------------------------------------------------------------------------
 class Video(Device):
     _root_name = "video"
+    _attr_order = {"model": ("type", "ram", "vram", "vram64", "vgamem", "heads", "primary")}
     _list_name = "videos"
     _child_order = ("driver", "model") + Device._info_order
     _nested_order = {"model": ("acceleration", "resolution")}
@@ -674,6 +701,7 @@ class Video(Device):
 # --- input, sound, rng, watchdog, memballoon ----------------------------------------
 class Input(Device):
     _root_name = "input"
+    _attr_order = {"": ("type", "bus", "model")}
     _list_name = "inputs"
     _child_order = ("source", "driver") + Device._info_order
 
@@ -715,6 +743,7 @@ class Sound(Device):
 
 class RNG(Device):
     _root_name = "rng"
+    _attr_order = {"backend": ("model", "type")}
     _list_name = "rngs"
     _child_order = ("rate", "backend", "driver") + Device._info_order
 
@@ -740,6 +769,7 @@ class RNG(Device):
 
 class Watchdog(Device):
     _root_name = "watchdog"
+    _attr_order = {"": ("model", "action")}
     _list_name = "watchdogs"
     model = XMLProperty("./@model")
     action = XMLProperty("./@action")
@@ -758,6 +788,7 @@ class Watchdog(Device):
 
 class MemBalloon(Device):
     _root_name = "memballoon"
+    _attr_order = {"": ("model", "autodeflate", "freePageReporting")}
     _list_name = "memballoons"
     _child_order = ("stats", "driver") + Device._info_order
     model = XMLProperty("./@model")
@@ -772,6 +803,7 @@ class MemBalloon(Device):
 # --- filesystem, hostdev ------------------------------------------------------------
 class Filesystem(Device):
     _root_name = "filesystem"
+    _attr_order = {"": ("type", "accessmode", "model", "multidevs", "fmode", "dmode")}
     _list_name = "filesystems"
     _child_order = ("driver", "binary", "source", "target", "readonly", "space_hard_limit",
                     "space_soft_limit") + Device._info_order
@@ -789,9 +821,7 @@ class Filesystem(Device):
         _check_enum(self.node, "type", FS_TYPES)
         if self.target_dir is None:
             where = self.source_dir or self.source_file or self.source_name
-            raise error(VIR_ERR_NO_TARGET, f"missing target information for device {where}"
-                        if where else "missing target information for device",
-                        domain=VIR_FROM_DOMAIN)
+            raise error(VIR_ERR_NO_TARGET, where or None, domain=VIR_FROM_DOMAIN)
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
@@ -809,6 +839,7 @@ class Hostdev(Device):
     """``<hostdev>``: parsed and formatted only (no host device is ever touched)."""
 
     _root_name = "hostdev"
+    _attr_order = {"": ("mode", "type", "managed", "sgio", "rawio", "model", "display")}
     _list_name = "hostdevs"
     _allows_boot = True
     _child_order = ("source", "driver", "rom") + Device._info_order
@@ -899,13 +930,6 @@ def parse_device(xml: str | bytes) -> Device:
     return dev
 
 
-def _reorder_attrs(node: etree._Element, order: tuple[str, ...]) -> None:
-    """Put the named attributes first, in this order (libvirt prints a fixed order)."""
-    items = list(node.attrib.items())
-    ranked = sorted(items, key=lambda kv: (order.index(kv[0]) if kv[0] in order
-                                           else len(order)))
-    if ranked == items:
-        return
-    node.attrib.clear()
-    for key, value in ranked:
-        node.set(key, value)
+def _reorder_attrs(node: etree._Element | None, order: tuple[str, ...]) -> None:
+    if node is not None:
+        reorder_attributes(node, order)

@@ -138,6 +138,8 @@ class MemoryProperty(XMLProperty):
 # --- <os>, <features>, <cpu>, <clock> -------------------------------------------------
 class DomainOS(XMLBuilder):
     _root_name = "os"
+    _attr_order = {"type": ("arch", "machine"), "loader": ("readonly", "secure", "type"),
+                   "bootmenu": ("enable", "timeout")}
     _child_order = ("type", "firmware", "init", "initarg", "initenv", "initdir", "inituser",
                     "initgroup", "loader", "nvram", "kernel", "initrd", "cmdline", "dtb",
                     "acpi", "boot", "bootmenu", "smbios", "bios")
@@ -195,12 +197,16 @@ class Features(XMLBuilder):
 
 class CPUFeature(XMLBuilder):
     _root_name = "feature"
+    _attr_order = {"": ("policy", "name")}
     policy = XMLProperty("./@policy")
     name = XMLProperty("./@name")
 
 
 class CPU(XMLBuilder):
     _root_name = "cpu"
+    _attr_order = {"": ("mode", "match", "check", "migratable"),
+                   "model": ("fallback", "vendor_id"),
+                   "topology": ("sockets", "dies", "cores", "threads")}
     _child_order = ("model", "vendor", "topology", "cache", "maxphysaddr", "feature", "numa")
 
     mode = XMLProperty("./@mode")
@@ -219,6 +225,7 @@ class CPU(XMLBuilder):
 
 class ClockTimer(XMLBuilder):
     _root_name = "timer"
+    _attr_order = {"": ("name", "present", "tickpolicy", "track", "frequency", "mode")}
     name = XMLProperty("./@name")
     present = XMLProperty("./@present", bool)
     tickpolicy = XMLProperty("./@tickpolicy")
@@ -226,6 +233,7 @@ class ClockTimer(XMLBuilder):
 
 class Clock(XMLBuilder):
     _root_name = "clock"
+    _attr_order = {"": ("offset", "adjustment", "timezone", "basis")}
     offset = XMLProperty("./@offset")
     adjustment = XMLProperty("./@adjustment")
     basis = XMLProperty("./@basis")
@@ -238,10 +246,13 @@ class DomainDef(XMLBuilder):
     """A domain definition: the document is the truth, fields are views onto it."""
 
     _root_name = "domain"
+    _attr_order = {"": ("type", "id"), "vcpu": ("placement", "cpuset", "current"),
+                   "maxMemory": ("slots", "unit")}
     _doc_label = "(domain_definition)"
     _error_domain = VIR_FROM_DOMAIN
     _child_order = DOMAIN_ORDER
     _opaque_paths = ("./metadata",)
+    _verbatim_tags = frozenset({"metadata"})
     _expand_empty = frozenset({"devices"})
     _report_with_root = False
     _ns_last = True
@@ -262,6 +273,9 @@ class DomainDef(XMLBuilder):
     vcpu_placement = XMLProperty("./vcpu/@placement")
     vcpu_cpuset = XMLProperty("./vcpu/@cpuset")
     iothreads = XMLProperty("./iothreads", int)
+    numatune_mode = XMLProperty("./numatune/memory/@mode")
+    numatune_placement = XMLProperty("./numatune/memory/@placement")
+    numatune_nodeset = XMLProperty("./numatune/memory/@nodeset")
     bootloader = XMLProperty("./bootloader")
     clock_offset = XMLProperty("./clock/@offset")
     on_poweroff = XMLProperty("./on_poweroff")
@@ -532,6 +546,9 @@ class DomainDef(XMLBuilder):
                              ("on_crash", "destroy")):
             if getattr(self, tag) is None:
                 setattr(self, tag, default)
+        if self.vcpu_placement == "auto" and self.find_path(["numatune"]) is None:
+            numatune = self.make_path(["numatune"])
+            etree.SubElement(numatune, "memory", mode="strict", placement="auto")
         devices = self._ensure_devices()
         self._normalize_devices(devices, ifname_prefix)
         self.sort_children()

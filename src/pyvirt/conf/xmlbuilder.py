@@ -86,7 +86,7 @@ def parse_xml(text: str | bytes | None, what: str = "(xml)", *,
     try:
         root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as err:
-        entries = [e for e in err.error_log if e.level_name in ("FATAL", "ERROR")]
+        entries = [e for e in parser.error_log if e.level_name in ("FATAL", "ERROR")]
         if entries:
             first = entries[0]
             msg, line, column = first.message.strip(), first.line, first.column
@@ -216,6 +216,9 @@ class XMLProperty:
         node = obj.make_path(self.elements)
         if self.attr:
             node.set(self.attr, text)
+            order = obj._attr_order.get("/".join(self.elements))
+            if order:
+                reorder_attributes(node, order)
         else:
             node.text = text
 
@@ -288,12 +291,16 @@ class XMLBuilder:
     _error_domain: ClassVar[int] = VIR_FROM_XML
     #: Paths (relative, './a/@b' style) that count as covered although no field reads them.
     _known_paths: ClassVar[tuple[str, ...]] = ()
-    #: Element paths whose whole content is opaque: covered, never reported, kept verbatim.
+    #: Element paths whose whole content (attributes and all) counts as covered.
     _opaque_paths: ClassVar[tuple[str, ...]] = ()
+    #: Tags whose children print as libxml2 dumps them (libvirt's <metadata>).
+    _verbatim_tags: ClassVar[frozenset[str]] = frozenset()
     #: Elements printed as an open/close pair even when empty (libvirt's <devices>).
     _expand_empty: ClassVar[frozenset[str]] = frozenset()
     #: Whether unknown-part reports name this element first (False for whole documents).
     _report_with_root: ClassVar[bool] = True
+    #: libvirt's attribute order, by element path ("" is this node, "driver", "source/host")
+    _attr_order: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: Whether namespace declarations print after the attributes (libvirt's <domain>).
     _ns_last: ClassVar[bool] = False
 
@@ -315,7 +322,7 @@ class XMLBuilder:
     def to_xml(self) -> str:
         """libvirt-style text: 2-space indent, single-quoted attributes, final newline."""
         return format_element(self.node, expand_empty=self._expand_empty,
-                              opaque=self._opaque_tags(), ns_last=self._ns_last)
+                              opaque=self._verbatim_tags, ns_last=self._ns_last)
 
     def copy(self: T) -> T:
         return type(self)(node=_copy.deepcopy(self.node))
@@ -329,10 +336,6 @@ class XMLBuilder:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.node.tag}>"
-
-    @classmethod
-    def _opaque_tags(cls) -> frozenset[str]:
-        return frozenset(_split_path(p)[0][-1] for p in cls._opaque_paths if _split_path(p)[0])
 
     # --- declared fields (for the meta-test and for unknown-XML reports) ----
     @classmethod
@@ -432,12 +435,12 @@ class XMLBuilder:
             return "/".join(names + chain[::-1]) or _display_tag(self.node)
 
         def visit(node: etree._Element, rel: tuple[str, ...]) -> None:
+            if rel in opaque:
+                return
             for name in node.attrib:
                 key = _attr_key(node, name)
                 if (rel, key) not in attrs and not self._attr_is_namespace_decl(key):
                     report(f"attribute '{key}' of <{where(rel, node)}>", node, name)
-            if rel in opaque:
-                return
             for child in iter_elements(node):
                 crel = rel + (child.tag,)
                 if crel in children:
@@ -457,9 +460,16 @@ class XMLBuilder:
     # --- libvirt's element order ------------------------------------------
     def sort_children(self) -> None:
         """Reorder this node's children (and every child model's, recursively) into
-        ``_child_order``; an undeclared element stays right after the declared
-        sibling it followed."""
+        ``_child_order``, and attributes into ``_attr_order``; an undeclared element
+        stays right after the declared sibling it followed, an undeclared attribute
+        goes after the declared ones."""
         _sort_by_order(self.node, self._child_order)
+        for path, nested in getattr(self, "_nested_order", {}).items():
+            for node in self.find_all(path.split("/")):
+                _sort_by_order(node, nested)
+        for path, order in self._attr_order.items():
+            for node in (self.find_all(path.split("/")) if path else [self.node]):
+                reorder_attributes(node, order)
         for child in self.declared_children().values():
             value = child.__get__(self, type(self))
             for model in ([value] if child.is_single else value):
@@ -597,6 +607,19 @@ def _sort_by_order(parent: etree._Element, order: Iterable[str]) -> None:
     for _r, _i, child in ranks:
         parent.append(child)
     parent.text = tail
+
+
+def reorder_attributes(node: etree._Element, order: tuple[str, ...]) -> None:
+    """Put the named attributes first, in this order (libvirt prints a fixed order);
+    the others keep their relative order after them."""
+    items = list(node.attrib.items())
+    ranked = sorted(items, key=lambda kv: (order.index(kv[0]) if kv[0] in order
+                                           else len(order)))
+    if ranked == items:
+        return
+    node.attrib.clear()
+    for key, value in ranked:
+        node.set(key, value)
 
 
 def iter_elements(node: etree._Element) -> Iterator[etree._Element]:
