@@ -58,10 +58,15 @@ def snapshot_outputs(only):
             continue
         conn = libvirt.open("test:///default")
         dom = conn.lookupByName("test")
+        # child-*.xml: taken while snapshot 'base' is current, so it has a parent
+        base = dom.snapshotCreateXML("<domainsnapshot><name>base</name></domainsnapshot>") \
+            if path.stem.startswith("child") else None
         snap = dom.snapshotCreateXML(path.read_text())
         out = snap.getXMLDesc()
         path.with_suffix(".out.xml").write_text(out if out.endswith("\n") else out + "\n")
         snap.delete()
+        if base is not None:
+            base.delete()
         conn.close()
         print("wrote", path.with_suffix(".out.xml").name)
 

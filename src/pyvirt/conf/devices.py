@@ -371,6 +371,9 @@ class Disk(Device):
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
+        # a backing chain's index is runtime state: libvirt ignores it when defining
+        for store in self.node.iter("backingStore"):
+            store.attrib.pop("index", None)
         if self.type is None:
             self.type = "file"
         if self.device is None:
@@ -523,7 +526,7 @@ class Controller(Device):
 class CharDevice(Device):
     """serial, console, channel, parallel: a host side (source) and a guest side (target)."""
     _attr_order = {"": ("type", "tty"), "source": ("mode", "host", "service", "path", "append"),
-                   "target": ("type", "port", "name", "address", "state")}
+                   "target": ("type", "address", "port", "name", "state")}
 
     _child_order = ("source", "protocol", "log", "target") + Device._info_order
 
@@ -549,6 +552,10 @@ class CharDevice(Device):
             raise unsupported(f"unknown target type '{self.target_type}' specified for "
                               "character device")
         super().check()
+
+    def fill_defaults(self, domain: Any) -> None:
+        if self.node.tag == "channel" and self.target_type == "virtio":
+            self.target_state = None  # the agent's connection state is runtime only
 
     def matches(self, other: Device) -> bool:
         if type(other) is not type(self):
@@ -594,7 +601,7 @@ class GraphicsListen(XMLBuilder):
 
 class Graphics(Device):
     _root_name = "graphics"
-    _attr_order = {"": ("type", "port", "tlsPort", "autoport", "websocket", "listen",
+    _attr_order = {"": ("type", "socket", "port", "tlsPort", "autoport", "websocket", "listen",
                         "sharePolicy", "passwd", "passwdValidTo", "connected", "keymap",
                         "defaultMode")}
     _list_name = "graphics"
@@ -609,6 +616,7 @@ class Graphics(Device):
     listen = XMLProperty("./@listen")
     passwd = XMLProperty("./@passwd")
     keymap = XMLProperty("./@keymap")
+    socket = XMLProperty("./@socket")
     listens = XMLChildProperty(GraphicsListen)
 
     @property
@@ -628,6 +636,15 @@ class Graphics(Device):
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
+        listens = self.listens
+        if self.type == "vnc" and listens and listens[0].type == "socket":
+            # a VNC server on a UNIX socket: no TCP port at all
+            for attr in ("port", "autoport", "websocket"):
+                self.node.attrib.pop(attr, None)
+            if listens[0].socket:
+                self.node.set("socket", listens[0].socket)
+            reorder_attributes(self.node, self._attr_order[""])
+            return
         if self.type == "vnc":
             autoport = self.node.get("autoport")
             if self.port is None or self.port == -1:
@@ -751,6 +768,10 @@ class RNG(Device):
     backend_model = XMLProperty("./backend/@model")
     backend_type = XMLProperty("./backend/@type")
     backend = XMLProperty("./backend")
+    backend_source_mode = XMLProperty("./backend/source/@mode")
+    backend_source_host = XMLProperty("./backend/source/@host")
+    backend_source_service = XMLProperty("./backend/source/@service")
+    backend_protocol = XMLProperty("./backend/protocol/@type")
     rate_bytes = XMLProperty("./rate/@bytes", int)
     rate_period = XMLProperty("./rate/@period", int)
 
@@ -811,6 +832,7 @@ class Filesystem(Device):
     type = XMLProperty("./@type")
     accessmode = XMLProperty("./@accessmode")
     driver_type = XMLProperty("./driver/@type")
+    driver_format = XMLProperty("./driver/@format")
     source_dir = XMLProperty("./source/@dir")
     source_file = XMLProperty("./source/@file")
     source_name = XMLProperty("./source/@name")
@@ -842,7 +864,7 @@ class Hostdev(Device):
     _attr_order = {"": ("mode", "type", "managed", "sgio", "rawio", "model", "display")}
     _list_name = "hostdevs"
     _allows_boot = True
-    _child_order = ("source", "driver", "rom") + Device._info_order
+    _child_order = ("driver", "source", "rom") + Device._info_order
 
     mode = XMLProperty("./@mode")
     type = XMLProperty("./@type")

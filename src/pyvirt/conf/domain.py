@@ -21,8 +21,9 @@ from typing import Any, Iterable
 from lxml import etree
 
 from pyvirt.conf.devices import (
-    DEVICE_BY_TAG, DEVICES_ORDER, Channel, Console, Controller, Device, Devices, Disk,
-    Interface, Serial, Video, _reorder_attrs, invalid_enum, invalid_uint, unsupported,
+    DEVICE_BY_TAG, DEVICES_ORDER, Console, Controller, Device, Devices, Disk,
+    Interface, Serial, Video, _reorder_attrs, disk_name_to_index, invalid_enum, invalid_uint,
+    unsupported,
 )
 from pyvirt.conf.xmlbuilder import (
     XMLBuilder, XMLChildProperty, XMLProperty, iter_elements, parse_xml,
@@ -142,7 +143,7 @@ class DomainOS(XMLBuilder):
                    "bootmenu": ("enable", "timeout")}
     _child_order = ("type", "firmware", "init", "initarg", "initenv", "initdir", "inituser",
                     "initgroup", "loader", "nvram", "kernel", "initrd", "cmdline", "dtb",
-                    "acpi", "boot", "bootmenu", "smbios", "bios")
+                    "acpi", "boot", "bootmenu", "bios", "smbios")
 
     type = XMLProperty("./type")
     arch = XMLProperty("./type/@arch")
@@ -495,6 +496,20 @@ class DomainDef(XMLBuilder):
         """Add ``dev`` after the last device of its kind."""
         return self._ensure_devices().add(dev)
 
+    def normalize_device(self, dev: Device, *, ifname_prefix: str | None = "testnet") -> Device:
+        """libvirt's post-parse for one device about to be attached (in place):
+        its defaults (MAC, disk bus, drive address, ...), a target name for an
+        interface, and libvirt's order inside it."""
+        dev.fill_defaults(self)
+        if isinstance(dev, Interface) and ifname_prefix and dev.target_dev is None:
+            used = {i.target_dev for i in (self.devices.interfaces if self.devices else [])}
+            n = 0
+            while f"{ifname_prefix}{n}" in used:
+                n += 1
+            dev.target_dev = f"{ifname_prefix}{n}"
+        dev.sort_children()
+        return dev
+
     def find_device(self, dev: Device) -> Device | None:
         """The device ``dev`` names, matched as libvirt matches a detach request."""
         devices = self.devices
@@ -552,6 +567,7 @@ class DomainDef(XMLBuilder):
         devices = self._ensure_devices()
         self._normalize_devices(devices, ifname_prefix)
         self.sort_children()
+        _drop_blank_leaf_text(self.node)
         return self
 
     def _normalize_memory(self) -> None:
@@ -609,6 +625,7 @@ class DomainDef(XMLBuilder):
                     iface.target_dev = f"{ifname_prefix}{n}"
                     used.add(iface.target_dev)
         _sort_devices(devices.node)
+        _sort_disks(devices)
         for dev in devices.all():
             dev.sort_children()
 
@@ -791,6 +808,52 @@ def _sort_devices(devices_node: etree._Element) -> None:
         devices_node.remove(child)
     for _r, _i, child in ranks:
         devices_node.append(child)
+
+
+def _sort_disks(devices: Devices) -> None:
+    """libvirt's disk order (virDomainDiskInsert): each disk, in document order, goes
+    before the first disk on its bus with a higher index, else after the last disk on
+    its bus, else at the end."""
+    disks = devices.disks
+    if len(disks) < 2:
+        return
+    ordered: list[Disk] = []
+    for disk in disks:
+        index = disk_name_to_index(disk.target_dev or "")
+        index = -1 if index is None else index
+        insert_at = -1
+        for pos in range(len(ordered) - 1, -1, -1):
+            other = ordered[pos]
+            if other.target_bus != disk.target_bus:
+                continue
+            other_index = disk_name_to_index(other.target_dev or "")
+            if (-1 if other_index is None else other_index) > index:
+                insert_at = pos
+            elif insert_at == -1:
+                insert_at = pos + 1
+        if insert_at == -1:
+            ordered.append(disk)
+        else:
+            ordered.insert(insert_at, disk)
+    anchor = disks[0].node.getprevious()
+    parent = devices.node
+    for disk in disks:
+        parent.remove(disk.node)
+    position = 0 if anchor is None else parent.index(anchor) + 1
+    for offset, disk in enumerate(ordered):
+        parent.insert(position + offset, disk.node)
+
+
+def _drop_blank_leaf_text(root: etree._Element) -> None:
+    """libvirt does not keep layout whitespace inside an empty element
+    (``<model type='qxl'>\n</model>`` prints as ``<model type='qxl'/>``)."""
+    verbatim = {id(n) for meta in root.iter("metadata") for n in meta.iter()}
+    for node in root.iter():
+        if id(node) in verbatim:
+            continue
+        if isinstance(node.tag, str) and not len(node) and node.text is not None \
+                and not node.text.strip() and "\n" in node.text:
+            node.text = None
 
 
 def _copy_into_namespace(src: etree._Element, dst: etree._Element, uri: str) -> None:
