@@ -311,3 +311,54 @@ def test_malformed_values_name_their_place() -> None:
     with pytest.raises(libvirtError) as err:
         DomainDef.from_xml("<network/>")
     assert err.value.get_error_code() == VIR_ERR_XML_ERROR
+
+
+# --- against the real libvirt, today (Debian's python3-libvirt as the peer) --------------
+_REAL = r'''
+import json, sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+out = {}
+for path in sys.argv[1:]:
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.defineXML(open(path).read())
+        out[path] = ["ok", dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)]
+        dom.undefine()
+    except libvirt.libvirtError as err:
+        out[path] = ["error", err.get_error_code(), err.get_error_domain(),
+                     err.get_error_message()]
+print(json.dumps(out))
+'''
+
+
+def _ask_real_libvirt(paths: list[pathlib.Path]) -> dict[str, list]:
+    import shutil
+    import subprocess
+    python = shutil.which("python3", path="/usr/bin")
+    probe = subprocess.run([python or "/usr/bin/python3", "-c", "import libvirt"],
+                           capture_output=True) if python else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("Debian's python3-libvirt is not installed (scripts/setup.sh installs it)")
+    done = subprocess.run([python, "-c", _REAL, *map(str, paths)], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.realvirsh
+def test_real_libvirt_agrees_with_normalize_and_errors() -> None:
+    error_paths = sorted((DATA / "errors").glob("*.xml"))
+    answers = _ask_real_libvirt(INPUTS + error_paths)
+    for path in INPUTS:
+        kind, text = answers[str(path)]
+        source = path.read_text()
+        assert kind == "ok"
+        text = text if text.endswith("\n") else text + "\n"
+        ours = normalized(source).to_xml(secure=False, inactive=True)
+        assert mask_generated(ours, source) == mask_generated(text, source), path.name
+    for path in error_paths:
+        kind, *rest = answers[str(path)]
+        assert kind == "error", path.name
+        with pytest.raises(libvirtError) as err:
+            DomainDef.from_xml(path.read_text())
+        assert [err.value.get_error_code(), err.value.get_error_domain(),
+                err.value.get_error_message()] == rest, path.name

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 import uuid as _uuid
-from typing import Any, Iterable
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -185,6 +185,12 @@ class Features(XMLBuilder):
     @property
     def names(self) -> list[str]:
         return [child.tag for child in iter_elements(self.node)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
 
     def has(self, name: str) -> bool:
         return self.find_path([name]) is not None
