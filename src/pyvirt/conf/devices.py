@@ -164,13 +164,12 @@ class Address(XMLBuilder):
     _PCI_FIELDS = ("domain", "bus", "slot", "function")
 
     def check(self) -> None:
-        _check_uint_hex = lambda attr: _check_uint(self.node, attr, hex_ok=True)  # noqa: E731
         kind = self.type
         if kind is not None and kind not in ADDRESS_TYPES:
             raise unsupported(f"unknown address type '{kind}'")
         if kind == "pci":
             for attr in self._PCI_FIELDS:
-                _check_uint_hex(attr)
+                _check_uint(self.node, attr, hex_ok=True)
         elif kind == "drive":
             for attr in ("controller", "bus", "target", "unit"):
                 _check_uint(self.node, attr)

@@ -327,13 +327,6 @@ class XMLBuilder:
     def copy(self: T) -> T:
         return type(self)(node=_copy.deepcopy(self.node))
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, XMLBuilder):
-            return NotImplemented
-        return type(self) is type(other) and self.to_xml() == other.to_xml()
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.node.tag}>"
 
