@@ -9,7 +9,8 @@ error domains (``VIR_FROM_*``) and warnings (``VIR_WAR_*``) live in
 
 from __future__ import annotations
 
-from pyvirt.errors import ERROR_CODES, ERROR_DOMAINS, ERROR_WARNINGS
+from pyvirt.errors import (ERROR_CODES, ERROR_DOMAINS, ERROR_WARNINGS,  # noqa: F401
+                           VIR_ERR_ERROR, VIR_ERR_NONE, VIR_ERR_WARNING)
 
 globals().update(ERROR_CODES)
 globals().update(ERROR_DOMAINS)
@@ -1219,3 +1220,5 @@ VIR_VCPU_INFO_CPU_OFFLINE = -1
 VIR_VCPU_INFO_CPU_UNAVAILABLE = -2
 VIR_VCPU_OFFLINE = 0
 VIR_VCPU_RUNNING = 1
+
+__all__ = [name for name in globals() if name.startswith("VIR_")]

@@ -71,11 +71,12 @@ globals().update(ERROR_CODES)
 globals().update(ERROR_DOMAINS)
 globals().update(ERROR_WARNINGS)
 
-# virErrorMsg(): for each code, the message without a detail and the template
-# with one ("%s" is the detail). A code not listed here shows its bare detail.
+# virErrorMsg()'s table (virErrorMsgStrings in libvirt 9): for each code, the
+# message without a detail and the template with one ("%s" is the detail).
+# A code not listed here shows its bare detail.
 _MESSAGES: dict[int, tuple[str, str]] = {
     1: ("internal error", "internal error: %s"),
-    2: ("out of memory", "out of memory"),
+    2: ("out of memory", "out of memory: %s"),
     3: ("this function is not supported by the connection driver",
         "this function is not supported by the connection driver: %s"),
     4: ("unknown host", "unknown host %s"),
@@ -86,10 +87,12 @@ _MESSAGES: dict[int, tuple[str, str]] = {
     9: ("operation failed", "operation failed: %s"),
     10: ("GET operation failed", "GET operation failed: %s"),
     11: ("POST operation failed", "POST operation failed: %s"),
+    12: ("got unknown HTTP error code", "got unknown HTTP error code %s"),
     13: ("failed to serialize S-Expr", "failed to serialize S-Expr: %s"),
     14: ("could not use Xen hypervisor entry", "could not use Xen hypervisor entry %s"),
+    15: ("failed Xen syscall", "failed Xen syscall %s"),
     16: ("unknown OS type", "unknown OS type %s"),
-    17: ("missing kernel information", "missing kernel information"),
+    17: ("missing kernel information", "missing kernel information: %s"),
     18: ("missing root device information", "missing root device information in %s"),
     19: ("missing source information for device",
          "missing source information for device %s"),
@@ -101,12 +104,11 @@ _MESSAGES: dict[int, tuple[str, str]] = {
     23: ("missing devices information", "missing devices information for %s"),
     24: ("could not connect to Xen Store", "could not connect to Xen Store %s"),
     25: ("too many drivers registered", "too many drivers registered in %s"),
-    26: ("library call failed, possibly not supported",
-         "library call %s failed, possibly not supported"),
+    26: ("library call failed", "library call failed: %s"),
     27: ("XML description is invalid or not well formed", "XML error: %s"),
     28: ("this domain exists already", "domain %s exists already"),
     29: ("operation forbidden for read only access", "operation forbidden: %s"),
-    30: ("failed to open configuration file for reading", "failed to open %s for reading"),
+    30: ("failed to open configuration file", "failed to open configuration file %s"),
     31: ("failed to read configuration file", "failed to read configuration file %s"),
     32: ("failed to parse configuration file", "failed to parse configuration file %s"),
     33: ("configuration file syntax error", "configuration file syntax error: %s"),
@@ -149,7 +151,7 @@ _MESSAGES: dict[int, tuple[str, str]] = {
     69: ("Failed to make domain persistent after migration",
          "Failed to make domain persistent after migration: %s"),
     70: ("Hook script execution failed", "Hook script execution failed: %s"),
-    71: ("Invalid snapshot", "Invalid snapshot: %s"),
+    71: ("Invalid domain snapshot", "Invalid domain snapshot: %s"),
     72: ("Domain snapshot not found", "Domain snapshot not found: %s"),
     73: ("invalid stream pointer", "invalid stream pointer in %s"),
     74: ("argument unsupported", "argument unsupported: %s"),
@@ -165,7 +167,7 @@ _MESSAGES: dict[int, tuple[str, str]] = {
     84: ("Operation not supported", "Operation not supported: %s"),
     85: ("SSH transport error", "SSH transport error: %s"),
     86: ("Guest agent is not responding", "Guest agent is not responding: %s"),
-    87: ("resource busy", "resource busy %s"),
+    87: ("resource busy", "resource busy: %s"),
     88: ("access denied", "access denied: %s"),
     89: ("error from service", "error from service: %s"),
     90: ("this storage volume exists already", "storage volume %s exists already"),
@@ -192,6 +194,7 @@ _MESSAGES: dict[int, tuple[str, str]] = {
     108: ("no hostname found", "no hostname found: %s"),
     109: ("checkpoint inconsistent", "checkpoint inconsistent: %s"),
     110: ("multiple matching domains found", "multiple matching domains found: %s"),
+    111: ("metadata not found", "metadata not found: %s"),
 }
 
 # Kept for callers of the first skeleton: the message each code shows alone.

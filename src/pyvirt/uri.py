@@ -2,8 +2,9 @@
 
 :func:`parse` turns a URI string into a :class:`URI`; ``str(uri)`` formats it back.
 :func:`resolve` picks the URI a connection opens: the caller's, else
-``LIBVIRT_DEFAULT_URI``. There is no probing default (libvirt would try the
-local hypervisors, then the daemon socket): with neither, opening fails with
+``LIBVIRT_DEFAULT_URI`` (``pyvirt.api`` then tries ``uri_default`` from
+libvirt.conf). There is no probing default (libvirt would try the local
+hypervisors, then the daemon socket): with none, opening fails with
 ``VIR_ERR_NO_CONNECT`` and a message that says how to choose one.
 
 Malformed URIs fail as libvirt's do: ``VIR_ERR_INTERNAL_ERROR`` from
@@ -162,5 +163,5 @@ def resolve(name: str | None) -> str | None:
 def no_default_uri() -> Exception:
     """The error for an open with no URI and no ``LIBVIRT_DEFAULT_URI``."""
     return error(VIR_ERR_NO_CONNECT,
-                 f"the default URI (no URI given and {ENV_DEFAULT_URI} is not set; "
-                 "try test:///default)")
+                 f"the default URI (no URI given, {ENV_DEFAULT_URI} is not set and "
+                 "libvirt.conf has no uri_default; try test:///default)")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import uuid as _uuid
 from typing import Any, Callable
 
-from pyvirt.errors import (VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT,
-                           VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN, error,
-                           libvirtError)
+from pyvirt.errors import (VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED,
+                           VIR_FROM_DOMAIN, error, libvirtError)
 
 UUID_BUFLEN = 16
 
@@ -33,22 +32,47 @@ def parse_uuid_string(text: Any, func: str, domain: int) -> bytes:
         return bytes.fromhex(hexdigits)
     message = ("Invalid UUID" if domain == VIR_FROM_DOMAIN
                else f"uuidstr in {func} must be a valid UUID")
-    raise libvirtError(message, code=VIR_ERR_INVALID_ARG, domain=domain,
-                       str1=func, str2="uuidstr", int1=0, int2=0)
+    raise invalid_arg(message, "uuidstr", func, domain)
+
+
+def invalid_arg(message: str, arg: str, func: str, domain: int) -> libvirtError:
+    """libvirt's virReportInvalidArg: the message alone (no "invalid argument:"
+    prefix), ``str1`` the function, ``str2`` the argument, ints 0."""
+    return libvirtError(message, code=VIR_ERR_INVALID_ARG, domain=domain,
+                        str1=func, str2=arg, int1=0, int2=0)
 
 
 def check_uuid_bytes(raw: Any, func: str, domain: int) -> bytes:
     """A raw UUID argument must be 16 bytes."""
     if isinstance(raw, (bytes, bytearray)) and len(raw) == UUID_BUFLEN:
         return bytes(raw)
-    raise error(VIR_ERR_INVALID_ARG, f"uuid in {func} must be {UUID_BUFLEN} bytes",
-                domain=domain)
+    raise invalid_arg(f"uuid in {func} must be {UUID_BUFLEN} raw bytes", "uuid", func, domain)
 
 
 def check_not_none(value: Any, name: str, func: str, domain: int) -> None:
-    """libvirt's virCheckNonNullArg: ``invalid argument: <name> in <func> must not be NULL``."""
+    """libvirt's virCheckNonNullArg: ``<name> in <func> must not be NULL``."""
     if value is None:
-        raise error(VIR_ERR_INVALID_ARG, f"{name} in {func} must not be NULL", domain=domain)
+        raise invalid_arg(f"{name} in {func} must not be NULL", name, func, domain)
+
+
+def check_nonzero(value: Any, name: str, func: str, domain: int) -> None:
+    """libvirt's virCheckNonZeroArg: ``<name> in <func> must not be zero``."""
+    if value == 0:
+        raise invalid_arg(f"{name} in {func} must not be zero", name, func, domain)
+
+
+def check_not_negative(value: Any, name: str, func: str, domain: int) -> None:
+    """libvirt's virCheckNonNegativeArg: ``<name> in <func> must be zero or greater``."""
+    if value < 0:
+        raise invalid_arg(f"{name} in {func} must be zero or greater", name, func, domain)
+
+
+def check_event_id(event_id: int, last: int, func: str, domain: int) -> None:
+    """libvirt's eventID range check: ``eventID in <func> must be less than <last>``."""
+    if event_id < 0:
+        raise invalid_arg(f"eventID in {func} must be zero or greater", "eventID", func, domain)
+    if event_id >= last:
+        raise invalid_arg(f"eventID in {func} must be less than {last}", "eventID", func, domain)
 
 
 def check_writable(readonly: bool, func: str, domain: int) -> None:

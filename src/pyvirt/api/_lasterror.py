@@ -45,20 +45,33 @@ def report(err: libvirtError) -> None:
 def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def api_call(*args: Any, **kwargs: Any) -> Any:
-        _state.err = None
+        depth = getattr(_state, "depth", 0)
+        if depth == 0:
+            _state.err = None
+        _state.depth = depth + 1
         try:
             return func(*args, **kwargs)
         except libvirtError as err:
-            report(err)
+            if depth == 0:          # only the outermost API call reports
+                report(err)
             raise
+        finally:
+            _state.depth = depth
 
     return api_call
+
+
+def not_recorded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a method that must leave the last error alone (the error getters)."""
+    func._pyvirt_not_recorded = True  # type: ignore[attr-defined]
+    return func
 
 
 def recorded(cls: type) -> type:
     """Class decorator: every public method records its failures as above."""
     for name, member in list(vars(cls).items()):
-        if not name.startswith("_") and callable(member):
+        if (not name.startswith("_") and callable(member)
+                and not getattr(member, "_pyvirt_not_recorded", False)):
             setattr(cls, name, _wrap(member))
     return cls
 

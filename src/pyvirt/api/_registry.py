@@ -1,8 +1,10 @@
 """Which driver modules ``open()`` loads before probing a URI.
 
-Each module named in :data:`DRIVER_MODULES` exposes ``register()``, which adds
-its driver(s) to ``pyvirt.drivers.base``'s registry. Modules are imported on
-the first open, in order; a module that is not there yet is skipped.
+Each driver package named in :data:`DRIVER_MODULES` exposes ``register()`` in
+its ``__init__``, which adds its driver(s) to ``pyvirt.drivers.base``'s
+registry. Packages are imported on the first open, in order (probe order);
+one that is not there yet is skipped, and one without ``register`` yet is
+retried on the next open.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import importlib
 import threading
 
-DRIVER_MODULES: list[str] = ["pyvirt.drivers.test"]
+DRIVER_MODULES: list[str] = ["pyvirt.drivers.test", "pyvirt.drivers.qemu"]
 
 _lock = threading.Lock()
 _loaded: set[str] = set()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.api._checks import check_not_none, format_uuid
+from pyvirt.api._checks import check_nonzero, check_not_none, format_uuid
 from pyvirt.api._lasterror import recorded
 from pyvirt.api.snapshot import virDomainSnapshot
 from pyvirt.constants import VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_XML_SECURE
-from pyvirt.errors import VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN, VIR_FROM_DOMAIN_SNAPSHOT, error
+from pyvirt.errors import (VIR_ERR_INVALID_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_DENIED,
+                           VIR_FROM_DOMAIN, VIR_FROM_DOMAIN_SNAPSHOT, error, libvirtError)
 
 if TYPE_CHECKING:
     from pyvirt.api.connect import virConnect
@@ -29,10 +30,13 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
         self._conn = conn
         self._ref = _obj
+        conn._adopt(self)
 
     # --- plumbing ------------------------------------------------------------
+    # libvirt checks read-only access before the arguments, except in the device
+    # calls, snapshotCreateXML and the create-from-XML calls (NULL check first).
     def _call(self, entry: str, func: str, *args: Any) -> Any:
-        return self._conn._entry("hypervisor", entry, func, _FROM)(self._ref, *args)
+        return self._conn._handle_entry("hypervisor", entry, func, _FROM)(self._ref, *args)
 
     def _change(self, entry: str, func: str, *args: Any) -> Any:
         self._conn._check_writable(func, _FROM)
@@ -50,7 +54,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if self._conn._has("hypervisor", "domain_lookup_by_uuid"):
             try:
                 self._ref = self._conn._drv.hypervisor.domain_lookup_by_uuid(self._ref.uuid)
-            except Exception:  # noqa: BLE001 - the cached ref stays usable
+            except libvirtError:      # gone meanwhile: the cached ref stays usable
                 pass
 
     def __repr__(self) -> str:
@@ -106,6 +110,11 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def setAutostart(self, autostart) -> int:  # noqa: N802
         self._change("domain_set_autostart", "virDomainSetAutostart", 1 if autostart else 0)
         return 0
+
+    def securityLabel(self) -> list[Any]:  # noqa: N802
+        """[label, enforcing (bool)], as libvirt-python returns it."""
+        label, enforcing = self._call("domain_get_security_label", "virDomainGetSecurityLabel")
+        return [label, bool(enforcing)]
 
     def messages(self, flags=0) -> list[str]:
         return list(self._call("domain_get_messages", "virDomainGetMessages", flags))
@@ -176,12 +185,14 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return 0
 
     def save(self, to) -> int:
+        self._conn._check_writable("virDomainSave", _FROM)
         check_not_none(to, "to", "virDomainSave", _FROM)
         self._change("domain_save_flags", "virDomainSave", to, None, 0)
         self._set_id(-1)
         return 0
 
     def saveFlags(self, to, dxml=None, flags=0) -> int:  # noqa: N802
+        self._conn._check_writable("virDomainSaveFlags", _FROM)
         check_not_none(to, "to", "virDomainSaveFlags", _FROM)
         self._change("domain_save_flags", "virDomainSaveFlags", to, dxml, flags)
         self._set_id(-1)
@@ -192,15 +203,21 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return self._call("domain_get_max_memory", "virDomainGetMaxMemory")
 
     def setMemory(self, memory) -> int:  # noqa: N802
+        self._conn._check_writable("virDomainSetMemory", _FROM)
+        check_nonzero(memory, "memory", "virDomainSetMemory", _FROM)
         self._change("domain_set_memory_flags", "virDomainSetMemory", memory,
                      VIR_DOMAIN_AFFECT_LIVE)
         return 0
 
     def setMemoryFlags(self, memory, flags=0) -> int:  # noqa: N802
+        self._conn._check_writable("virDomainSetMemoryFlags", _FROM)
+        check_nonzero(memory, "memory", "virDomainSetMemoryFlags", _FROM)
         self._change("domain_set_memory_flags", "virDomainSetMemoryFlags", memory, flags)
         return 0
 
     def setMaxMemory(self, memory) -> int:  # noqa: N802
+        self._conn._check_writable("virDomainSetMaxMemory", _FROM)
+        check_nonzero(memory, "memory", "virDomainSetMaxMemory", _FROM)
         self._change("domain_set_max_memory", "virDomainSetMaxMemory", memory)
         return 0
 
@@ -211,11 +228,15 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return self._call("domain_get_vcpus_flags", "virDomainGetVcpusFlags", flags)
 
     def setVcpus(self, nvcpus) -> int:  # noqa: N802
+        self._conn._check_writable("virDomainSetVcpus", _FROM)
+        check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpus", _FROM)
         self._change("domain_set_vcpus_flags", "virDomainSetVcpus", nvcpus,
                      VIR_DOMAIN_AFFECT_LIVE)
         return 0
 
     def setVcpusFlags(self, nvcpus, flags=0) -> int:  # noqa: N802
+        self._conn._check_writable("virDomainSetVcpusFlags", _FROM)
+        check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpusFlags", _FROM)
         self._change("domain_set_vcpus_flags", "virDomainSetVcpusFlags", nvcpus, flags)
         return 0
 
@@ -247,15 +268,21 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         self._change("domain_update_device_flags", "virDomainUpdateDeviceFlags", xml, flags)
         return 0
 
+    def openConsole(self, dev_name, st, flags=0) -> int:  # noqa: N802
+        """Connect stream ``st`` to the console ``dev_name`` (None: the first one)."""
+        st._bind(lambda end: self._change("domain_open_console", "virDomainOpenConsole",
+                                          dev_name, end, flags))
+        return 0
+
     # --- snapshots -----------------------------------------------------------
     def _snap_call(self, entry: str, func: str, *args: Any) -> Any:
-        return self._conn._entry("hypervisor", entry, func,
-                                 VIR_FROM_DOMAIN_SNAPSHOT)(self._ref, *args)
+        return self._conn._handle_entry("hypervisor", entry, func,
+                                        VIR_FROM_DOMAIN_SNAPSHOT)(self._ref, *args)
 
     def snapshotCreateXML(self, xmlDesc, flags=0) -> virDomainSnapshot:  # noqa: N802,N803
-        self._conn._check_writable("virDomainSnapshotCreateXML", VIR_FROM_DOMAIN_SNAPSHOT)
         check_not_none(xmlDesc, "xmlDesc", "virDomainSnapshotCreateXML",
                        VIR_FROM_DOMAIN_SNAPSHOT)
+        self._conn._check_writable("virDomainSnapshotCreateXML", VIR_FROM_DOMAIN_SNAPSHOT)
         ref = self._snap_call("domain_snapshot_create_xml", "virDomainSnapshotCreateXML",
                               xmlDesc, flags)
         return virDomainSnapshot(self, ref)
@@ -289,10 +316,13 @@ class virDomain:  # noqa: N801 - libvirt-python's name
                                    "virDomainHasCurrentSnapshot", flags))
 
     def revertToSnapshot(self, snap, flags=0) -> int:  # noqa: N802
+        if snap is None:
+            raise error(VIR_ERR_INVALID_DOMAIN_SNAPSHOT, "virDomainRevertToSnapshot",
+                        domain=VIR_FROM_DOMAIN_SNAPSHOT)
         self._conn._check_writable("virDomainRevertToSnapshot", VIR_FROM_DOMAIN_SNAPSHOT)
-        self._conn._entry("hypervisor", "domain_revert_to_snapshot",
-                          "virDomainRevertToSnapshot",
-                          VIR_FROM_DOMAIN_SNAPSHOT)(snap._ref, flags)
+        self._conn._handle_entry("hypervisor", "domain_revert_to_snapshot",
+                                 "virDomainRevertToSnapshot",
+                                 VIR_FROM_DOMAIN_SNAPSHOT)(snap._ref, flags)
         self._refresh()
         return 0
 
@@ -308,9 +338,11 @@ class virDomain:  # noqa: N801 - libvirt-python's name
                                0, ncpus, flags))
 
     def blockStats(self, path) -> tuple[int, int, int, int, int]:  # noqa: N802
+        check_not_none(path, "disk", "virDomainBlockStats", _FROM)
         return tuple(self._call("domain_block_stats", "virDomainBlockStats", path))
 
     def interfaceStats(self, path) -> tuple[int, ...]:  # noqa: N802
+        check_not_none(path, "device", "virDomainInterfaceStats", _FROM)
         return tuple(self._call("domain_interface_stats", "virDomainInterfaceStats", path))
 
     def memoryStats(self) -> dict[str, int]:  # noqa: N802

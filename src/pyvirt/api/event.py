@@ -225,10 +225,8 @@ def virEventRegisterDefaultImpl() -> int:  # noqa: N802 - libvirt-python's name
     return 0
 
 
-def virEventRegisterImpl(addHandle: Callable[..., int], updateHandle: Callable[..., Any],  # noqa: N802,N803
-                         removeHandle: Callable[..., int], addTimeout: Callable[..., int],  # noqa: N803
-                         updateTimeout: Callable[..., Any],  # noqa: N803
-                         removeTimeout: Callable[..., int]) -> None:  # noqa: N803
+def virEventRegisterImpl(addHandle, updateHandle, removeHandle,  # noqa: N802,N803
+                         addTimeout, updateTimeout, removeTimeout) -> None:  # noqa: N803
     """Install an application's event implementation (six callables)."""
     global _impl
     _impl = EventImpl(addHandle, updateHandle, removeHandle,
@@ -249,7 +247,8 @@ def _require_impl() -> EventImpl:
     return _impl
 
 
-def virEventAddHandle(fd: int, events: int, cb: Callable[..., Any], opaque: Any) -> int:  # noqa: N802
+def virEventAddHandle(fd: int, events: int, cb: Callable[..., Any],  # noqa: N802
+                      opaque: Any) -> int:
     """Watch ``fd`` for ``events``; ``cb(watch, fd, events, opaque)``."""
     return _require_impl().add_handle(fd, events, cb, opaque)
 

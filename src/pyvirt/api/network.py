@@ -21,9 +21,10 @@ class virNetwork:  # noqa: N801 - libvirt-python's name
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
         self._conn = conn
         self._ref = _obj
+        conn._adopt(self)
 
     def _call(self, entry: str, func: str, *args: Any) -> Any:
-        return self._conn._entry("network", entry, func, _FROM)(self._ref, *args)
+        return self._conn._handle_entry("network", entry, func, _FROM)(self._ref, *args)
 
     def _change(self, entry: str, func: str, *args: Any) -> Any:
         self._conn._check_writable(func, _FROM)

@@ -23,7 +23,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         self._ref = _obj
 
     def _call(self, entry: str, func: str, *args: Any) -> Any:
-        return self._dom._conn._entry("hypervisor", entry, func, _FROM)(*args)
+        return self._dom._conn._handle_entry("hypervisor", entry, func, _FROM)(*args)
 
     def _writable(self, func: str) -> None:
         self._dom._conn._check_writable(func, _FROM)

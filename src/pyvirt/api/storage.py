@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyvirt.api._checks import check_not_none, format_uuid
 from pyvirt.api._lasterror import recorded
-from pyvirt.errors import VIR_FROM_STORAGE
+from pyvirt.errors import VIR_ERR_INVALID_STORAGE_VOL, VIR_FROM_STORAGE, error
 
 if TYPE_CHECKING:
     from pyvirt.api.connect import virConnect
@@ -20,7 +20,7 @@ class _StorageHandle:
     _ref: Any
 
     def _call(self, entry: str, func: str, *args: Any) -> Any:
-        return self._conn._entry("storage", entry, func, _FROM)(self._ref, *args)
+        return self._conn._handle_entry("storage", entry, func, _FROM)(self._ref, *args)
 
     def _change(self, entry: str, func: str, *args: Any) -> Any:
         self._conn._check_writable(func, _FROM)
@@ -34,6 +34,7 @@ class virStoragePool(_StorageHandle):  # noqa: N801 - libvirt-python's name
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
         self._conn = conn
         self._ref = _obj
+        conn._adopt(self)
 
     def __repr__(self) -> str:
         return f"<pyvirt.virStoragePool {self._ref.name!r}>"
@@ -119,8 +120,10 @@ class virStoragePool(_StorageHandle):  # noqa: N801 - libvirt-python's name
         return virStorageVol(self._conn, ref)
 
     def createXMLFrom(self, xmlDesc, clonevol, flags=0) -> "virStorageVol":  # noqa: N802,N803
+        if clonevol is None:
+            raise error(VIR_ERR_INVALID_STORAGE_VOL, "virStorageVolCreateXMLFrom",
+                        domain=_FROM)
         check_not_none(xmlDesc, "xmlDesc", "virStorageVolCreateXMLFrom", _FROM)
-        check_not_none(clonevol, "clonevol", "virStorageVolCreateXMLFrom", _FROM)
         ref = self._change("storage_vol_create_xml_from", "virStorageVolCreateXMLFrom",
                            xmlDesc, clonevol._ref, flags)
         return virStorageVol(self._conn, ref)
@@ -135,6 +138,7 @@ class virStorageVol(_StorageHandle):  # noqa: N801 - libvirt-python's name
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
         self._conn = conn
         self._ref = _obj
+        conn._adopt(self)
 
     def __repr__(self) -> str:
         return f"<pyvirt.virStorageVol {self._ref.key!r}>"
@@ -173,13 +177,13 @@ class virStorageVol(_StorageHandle):  # noqa: N801 - libvirt-python's name
         return 0
 
     def upload(self, stream: "virStream", offset, length, flags=0) -> int:
-        self._change("storage_vol_upload", "virStorageVolUpload", stream._end, offset,
-                     length, flags)
+        stream._bind(lambda end: self._change("storage_vol_upload", "virStorageVolUpload",
+                                              end, offset, length, flags))
         return 0
 
     def download(self, stream: "virStream", offset, length, flags=0) -> int:
-        self._change("storage_vol_download", "virStorageVolDownload", stream._end, offset,
-                     length, flags)
+        stream._bind(lambda end: self._change("storage_vol_download", "virStorageVolDownload",
+                                              end, offset, length, flags))
         return 0
 
     def storagePoolLookupByVolume(self) -> virStoragePool:  # noqa: N802

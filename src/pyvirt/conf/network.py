@@ -18,6 +18,7 @@ libvirt knows and their printed order.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import uuid as uuidlib
 from dataclasses import dataclass, field
@@ -25,10 +26,12 @@ from typing import ClassVar, Iterator
 
 from lxml import etree
 
-from pyvirt.conf.xmlbuilder import XMLBuilder, XMLChildProperty, XMLProperty, parse_xml
+from pyvirt.conf.xmlbuilder import (
+    XMLBuilder, XMLChildProperty, XMLProperty, parse_xml, reorder_attributes,
+)
 from pyvirt.errors import (
-    VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_NO_NAME, VIR_ERR_SYSTEM_ERROR, VIR_ERR_XML_DETAIL,
-    VIR_ERR_XML_ERROR, VIR_FROM_NETWORK, VIR_FROM_NONE, VIR_FROM_XML, error, libvirtError,
+    VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_NO_NAME, VIR_ERR_SYSTEM_ERROR,
+    VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_NETWORK, VIR_FROM_NONE, VIR_FROM_XML, error,
 )
 
 
@@ -42,132 +45,147 @@ class Shape:
     ``children`` maps a child tag to its own shape; ``opaque`` marks an element
     whose content libvirt keeps as a whole (``<metadata>``) or that is modelled
     elsewhere (``<bandwidth>``): nothing under it is reordered or reported.
-    ``open_close`` makes an empty element print as ``<x>\\n</x>`` the way
-    libvirt's formatter does for ``<ip>``, ``<portgroup>`` and a pool's ``<source>``.
     """
 
     attrs: tuple[str, ...] = ()
     children: dict[str, "Shape"] = field(default_factory=dict)
     opaque: bool = False
-    open_close: bool = False
 
 
 OPAQUE = Shape(opaque=True)
-
-
-def _local(tag: str) -> str:
-    return etree.QName(tag).localname if tag.startswith("{") else tag
 
 
 def _elements(node: etree._Element) -> Iterator[etree._Element]:
     return (c for c in node if isinstance(c.tag, str))
 
 
-def shape_normalize_order(node: etree._Element, shape: Shape, depth: int = 0) -> None:
-    """Reorder attributes and children to libvirt's order; unknown ones go last.
+def shape_normalize_order(node: etree._Element, shape: Shape) -> None:
+    """Reorder attributes and children to libvirt's order, at every depth.
 
-    Also gives ``open_close`` elements that are empty the whitespace text that
-    makes the formatter print them open and closed on two lines.
+    As XMLBuilder.sort_children does, an unknown element stays right after the
+    known sibling it followed; unknown attributes go after the known ones.
     """
     if shape.opaque:
         return
-    known = [a for a in shape.attrs if a in node.attrib]
-    rest = [a for a in node.attrib if a not in shape.attrs]
-    values = dict(node.attrib)
-    if list(node.attrib) != known + rest:
-        node.attrib.clear()
-        for name in known + rest:
-            node.set(name, values[name])
+    reorder_attributes(node, shape.attrs)
     order = list(shape.children)
-    kids = list(node)
-    rank = {tag: i for i, tag in enumerate(order)}
-    kids_sorted = sorted(kids, key=lambda c: rank.get(c.tag, len(order))
-                         if isinstance(c.tag, str) else len(order))
-    if kids_sorted != kids:
-        for child in kids:
+    ranked, current = [], -1
+    for index, child in enumerate(node):
+        if isinstance(child.tag, str) and child.tag in shape.children:
+            current = order.index(child.tag)
+        ranked.append((current, index, child))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    if [c for _r, _i, c in ranked] != list(node):
+        for _r, _i, child in ranked:
             node.remove(child)
-        for child in kids_sorted:
+        for _r, _i, child in ranked:
             node.append(child)
     for child in _elements(node):
         sub = shape.children.get(child.tag)
         if sub is not None:
-            shape_normalize_order(child, sub, depth + 1)
-    if shape.open_close and len(node) == 0 and not (node.text and node.text.strip()):
-        node.text = "\n" + "  " * depth
+            shape_normalize_order(child, sub)
 
 
-def shape_unknown_parts(node: etree._Element, shape: Shape, path: str = "") -> list[str]:
-    """Readable names of the elements and attributes the shape does not know.
-
-    Elements read ``network/foo``, attributes ``network/bridge/@zone``.
-    """
-    here = path or _local(node.tag)
-    if shape.opaque:
-        return []
-    found = [f"{here}/@{_local(a)}" for a in node.attrib if a not in shape.attrs]
-    for child in _elements(node):
-        sub = shape.children.get(child.tag)
-        if sub is None:
-            found.append(f"{here}/{_local(child.tag)}")
-        else:
-            found.extend(shape_unknown_parts(child, sub, f"{here}/{child.tag}"))
-    return found
+def _display(node: etree._Element, name: str | None = None) -> str:
+    """A tag or attribute as the document spells it (``my:extension``)."""
+    key = node.tag if name is None else name
+    q = etree.QName(key)
+    if q.namespace is None:
+        return key
+    for prefix, uri in node.nsmap.items():
+        if uri == q.namespace and prefix:
+            return f"{prefix}:{q.localname}"
+    return q.localname
 
 
-def shape_strip_unknown(node: etree._Element, shape: Shape) -> None:
-    """Remove every element and attribute the shape does not know."""
+def _walk_unknown(node: etree._Element, shape: Shape, path: tuple[str, ...],
+                  found: list[tuple[str, etree._Element, str | None]]) -> None:
     if shape.opaque:
         return
-    for name in [a for a in node.attrib if a not in shape.attrs]:
-        del node.attrib[name]
-    for child in list(node):
-        if not isinstance(child.tag, str):
-            node.remove(child)
-            continue
+    where = "/".join(path) or _display(node)
+    for name in node.attrib:
+        if name not in shape.attrs:
+            found.append((f"attribute '{_display(node, name)}' of <{where}>", node, name))
+    for child in _elements(node):
         sub = shape.children.get(child.tag)
+        here = path + (_display(child),)
         if sub is None:
-            node.remove(child)
+            found.append((f"element <{'/'.join(here)}>", child, None))
         else:
-            shape_strip_unknown(child, sub)
+            _walk_unknown(child, sub, here, found)
+
+
+def shape_unknown_parts(node: etree._Element, shape: Shape) -> list[str]:
+    """What ``shape`` does not know under a document root, named as DomainDef names
+    them: ``element <ip/dhcp/pool>``, ``attribute 'zone' of <bridge>``."""
+    found: list[tuple[str, etree._Element, str | None]] = []
+    _walk_unknown(node, shape, (), found)
+    return [desc for desc, _node, _attr in found]
+
+
+def shape_strip_unknown(node: etree._Element, shape: Shape) -> list[str]:
+    """Remove every element and attribute ``shape`` does not know; returns their names."""
+    found: list[tuple[str, etree._Element, str | None]] = []
+    _walk_unknown(node, shape, (), found)
+    for _desc, elem, attr in found:
+        if attr is not None:
+            elem.attrib.pop(attr, None)
+        elif elem.getparent() is not None:
+            elem.getparent().remove(elem)
+    for comment in [c for c in node.iter() if not isinstance(c.tag, str)]:
+        if comment.getparent() is not None:
+            comment.getparent().remove(comment)
+    etree.cleanup_namespaces(node)
+    return [desc for desc, _node, _attr in found]
+
+
+def shape_orders(shape: Shape) -> tuple[dict[str, tuple[str, ...]],
+                                        dict[str, tuple[str, ...]]]:
+    """The shape as XMLBuilder's tables: (child order by element path, attribute
+    order by element path), paths like ``"ip/dhcp"`` ("" is the root)."""
+    children: dict[str, tuple[str, ...]] = {}
+    attrs: dict[str, tuple[str, ...]] = {}
+
+    def visit(sub: Shape, path: tuple[str, ...]) -> None:
+        if sub.opaque:
+            return
+        key = "/".join(path)
+        if sub.attrs:
+            attrs[key] = sub.attrs
+        if sub.children and path:
+            children[key] = tuple(sub.children)
+        for tag, child in sub.children.items():
+            visit(child, path + (tag,))
+
+    visit(shape, ())
+    return children, attrs
 
 
 class ShapedBuilder(XMLBuilder):
-    """An XMLBuilder whose document follows a :class:`Shape` (``_shape``).
+    """An XMLBuilder whose whole document follows a :class:`Shape` (``_shape``).
 
-    New elements at any depth are inserted in libvirt's order, and the shape
-    answers :meth:`unknown_parts` / :meth:`strip_unknown`.
+    The shape fills XMLBuilder's order tables, so fields create elements and
+    attributes in libvirt's order at any depth, and it answers
+    :meth:`unknown_parts` / :meth:`strip_unknown`.
     """
 
     _shape: ClassVar[Shape] = Shape()
 
-    def make_path(self, elements: list[str]) -> etree._Element:
-        node, shape = self.node, self._shape
-        for tag in elements:
-            child = _first(node, tag)
-            if child is None:
-                child = etree.Element(tag)
-                insert_by_shape(node, child, shape)
-            node = child
-            shape = shape.children.get(tag, Shape())
-        return node
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_shape" in cls.__dict__:
+            cls._child_order = tuple(cls._shape.children)
+            cls._nested_order, cls._attr_order = shape_orders(cls._shape)
 
     def unknown_parts(self) -> list[str]:
-        """Readable names of what libvirt's schema for this document lacks.
-
-        Elements read ``network/foo``, attributes ``network/bridge/@zone``.
-        """
+        """Readable names of what libvirt's schema for this document lacks, in
+        document order (``element <title>``, ``attribute 'colour' of <bridge>``)."""
         return shape_unknown_parts(self.node, self._shape)
 
-    def strip_unknown(self) -> None:
-        """Drop what libvirt would drop: everything :meth:`unknown_parts` lists."""
-        shape_strip_unknown(self.node, self._shape)
-
-
-def _first(node: etree._Element, tag: str) -> etree._Element | None:
-    for child in node:
-        if child.tag == tag:
-            return child
-    return None
+    def strip_unknown(self) -> list[str]:
+        """Drop what libvirt would drop (everything :meth:`unknown_parts` lists);
+        returns the names dropped."""
+        return shape_strip_unknown(self.node, self._shape)
 
 
 def insert_by_shape(parent: etree._Element, child: etree._Element, shape: Shape) -> None:
@@ -185,17 +203,11 @@ def insert_by_shape(parent: etree._Element, child: etree._Element, shape: Shape)
 
 
 def parse_root(cls: type, text: str | bytes, *, label: str, domain: int) -> etree._Element:
-    """Parse a document and check its root tag with libvirt's messages.
+    """Parse a document and check its root tag, with libvirt's messages.
 
     Syntax errors carry the document kind's error domain, as libvirt's do.
     """
-    try:
-        root = parse_xml(text, label)
-    except libvirtError as err:
-        if err.get_error_code() != VIR_ERR_XML_DETAIL:
-            raise
-        raise libvirtError(err.get_error_message(), code=VIR_ERR_XML_DETAIL,
-                           domain=domain) from err
+    root = parse_xml(text, label, domain=domain)
     if root.tag != cls._root_name:
         raise error(VIR_ERR_XML_ERROR,
                     f"expecting root element of '{cls._root_name}', not '{root.tag}'",
@@ -255,7 +267,6 @@ _IP_SHAPE = Shape(
             "bootp": Shape(attrs=("file", "server")),
         }),
     },
-    open_close=True,
 )
 
 NETWORK_SHAPE = Shape(
@@ -298,8 +309,7 @@ NETWORK_SHAPE = Shape(
                               "metric")),
         "portgroup": Shape(attrs=("name", "default", "trustGuestRxFilters"),
                            children={"virtualport": OPAQUE, "vlan": OPAQUE,
-                                     "bandwidth": OPAQUE},
-                           open_close=True),
+                                     "bandwidth": OPAQUE}),
     },
 )
 
@@ -313,18 +323,6 @@ _BRIDGED_BY_LIBVIRT = ("none", "nat", "route", "open")
 # ================================================================================
 # Models
 # ================================================================================
-class NatRange(XMLBuilder):
-    """A ``<nat>`` ``<address>`` or ``<port>`` range."""
-
-    _root_name = "address"
-    start = XMLProperty("./@start")
-    end = XMLProperty("./@end")
-
-
-class NatPortRange(NatRange):
-    _root_name = "port"
-
-
 class DhcpRange(XMLBuilder):
     _root_name = "range"
     start = XMLProperty("./@start")
@@ -340,6 +338,28 @@ class DhcpHost(XMLBuilder):
     id = XMLProperty("./@id")
     name = XMLProperty("./@name")
     ip = XMLProperty("./@ip")
+    lease_expiry = XMLProperty("./lease/@expiry", kind=int)
+    lease_unit = XMLProperty("./lease/@unit")
+
+
+class NetworkRoute(XMLBuilder):
+    """A static ``<route>`` the network adds through a gateway on one of its subnets."""
+
+    _root_name = "route"
+    family = XMLProperty("./@family")
+    address = XMLProperty("./@address")
+    netmask = XMLProperty("./@netmask")
+    prefix = XMLProperty("./@prefix", kind=int)
+    gateway = XMLProperty("./@gateway")
+    metric = XMLProperty("./@metric", kind=int)
+
+
+class PortGroup(XMLBuilder):
+    """A ``<portgroup>``; its ``<vlan>``/``<bandwidth>``/``<virtualport>`` are kept as is."""
+
+    _root_name = "portgroup"
+    name = XMLProperty("./@name")
+    default = XMLProperty("./@default", kind=bool)
 
 
 class NetworkIP(ShapedBuilder):
@@ -347,6 +367,7 @@ class NetworkIP(ShapedBuilder):
 
     _root_name = "ip"
     _shape = _IP_SHAPE
+    _expand_empty = frozenset({"ip"})
     family = XMLProperty("./@family")
     address = XMLProperty("./@address")
     netmask = XMLProperty("./@netmask")
@@ -396,17 +417,7 @@ class NetworkIP(ShapedBuilder):
 class DnsHost(XMLBuilder):
     _root_name = "host"
     ip = XMLProperty("./@ip")
-
-    @property
-    def hostnames(self) -> list[str]:
-        return [c.text or "" for c in self.node if c.tag == "hostname"]
-
-    @hostnames.setter
-    def hostnames(self, names: list[str]) -> None:
-        for child in [c for c in self.node if c.tag == "hostname"]:
-            self.node.remove(child)
-        for name in names:
-            etree.SubElement(self.node, "hostname").text = name
+    hostnames = XMLProperty("./hostname", multi=True)
 
 
 class DnsForwarder(XMLBuilder):
@@ -437,7 +448,10 @@ class NetworkDef(ShapedBuilder):
 
     _root_name = "network"
     _doc_label = "(network_definition)"
+    _error_domain = VIR_FROM_NETWORK
     _shape = NETWORK_SHAPE
+    _expand_empty = frozenset({"ip", "portgroup"})
+    _verbatim_tags = frozenset({"metadata"})
 
     name = XMLProperty("./name")
     uuid = XMLProperty("./uuid")
@@ -446,6 +460,10 @@ class NetworkDef(ShapedBuilder):
     connections = XMLProperty("./@connections", kind=int)
     forward_mode = XMLProperty("./forward/@mode")
     forward_dev = XMLProperty("./forward/@dev")
+    forward_managed = XMLProperty("./forward/@managed", kind=bool)
+    forward_driver = XMLProperty("./forward/driver/@name")
+    forward_pf = XMLProperty("./forward/pf/@dev")
+    forward_interfaces = XMLProperty("./forward/interface/@dev", multi=True)
     nat_ipv6 = XMLProperty("./forward/nat/@ipv6", kind=bool)
     nat_address_start = XMLProperty("./forward/nat/address/@start")
     nat_address_end = XMLProperty("./forward/nat/address/@end")
@@ -465,6 +483,8 @@ class NetworkDef(ShapedBuilder):
     port_isolated = XMLProperty("./port/@isolated", kind=bool)
 
     ips = XMLChildProperty(NetworkIP)
+    routes = XMLChildProperty(NetworkRoute)
+    portgroups = XMLChildProperty(PortGroup)
     dns_hosts = XMLChildProperty(DnsHost, "./dns")
     dns_forwarders = XMLChildProperty(DnsForwarder, "./dns")
     dns_srvs = XMLChildProperty(DnsSrv, "./dns")
@@ -547,23 +567,48 @@ def _normalize_network(net: NetworkDef) -> None:
     domain = root.find("domain")
     if domain is not None and not domain.get("name"):
         root.remove(domain)
-    mode = net.forward_mode or "none"
-    forward = root.find("forward")
-    if forward is not None and mode == "none" and forward.get("mode") is None \
-            and len(forward) == 0 and not forward.get("dev"):
-        root.remove(forward)
-    if forward is not None and forward.get("dev") and forward.find("interface") is None \
-            and forward.find("pf") is None:
-        etree.SubElement(forward, "interface", dev=forward.get("dev"))
-    if mode in _BRIDGED_BY_LIBVIRT:
+    _normalize_forward(root)
+    if (net.forward_mode or "none") in _BRIDGED_BY_LIBVIRT:
         bridge = net.make_path(["bridge"])
         bridge.set("stp", "off" if bridge.get("stp") == "off" else "on")
         bridge.set("delay", str(int(bridge.get("delay", "0"))))
+    else:  # a bridge libvirt does not manage: only its name and MAC table manager
+        bridge = root.find("bridge")
+        if bridge is not None:
+            for attr in ("stp", "delay"):
+                bridge.attrib.pop(attr, None)
+            if not bridge.attrib:
+                root.remove(bridge)
+    for group in root.findall("portgroup"):
+        if group.get("default") != "yes":
+            group.attrib.pop("default", None)
     for ip in net.ips:
         _normalize_ip(ip)
     dns = root.find("dns")
     if dns is not None and not len(dns) and not dns.attrib:
         root.remove(dns)
+
+
+def _normalize_forward(root: etree._Element) -> None:
+    """<forward> without mode is NAT; mode 'none' is no <forward>; dev and the first
+    <interface> name the same device."""
+    forward = root.find("forward")
+    if forward is None:
+        return
+    if forward.get("mode") == "none":
+        root.remove(forward)
+        return
+    if forward.get("mode") is None:
+        forward.set("mode", "nat")
+    managed = forward.attrib.pop("managed", None)
+    if managed is not None and forward.get("mode") == "hostdev":
+        forward.set("managed", "yes" if managed.lower() == "yes" else "no")
+    first_if = forward.find("interface")
+    dev = forward.get("dev")
+    if dev and first_if is None and forward.find("pf") is None:
+        etree.SubElement(forward, "interface", dev=dev)
+    elif not dev and first_if is not None and first_if.get("dev"):
+        forward.set("dev", first_if.get("dev"))
 
 
 def _normalize_ip(ip: NetworkIP) -> None:
@@ -575,9 +620,15 @@ def _normalize_ip(ip: NetworkIP) -> None:
     dhcp = ip.node.find("dhcp")
     if dhcp is None:
         return
+    ipv6 = _parse_ip(ip.address or "") is not None and _parse_ip(ip.address).version == 6
     for bootp in dhcp.findall("bootp"):
-        if not bootp.get("file"):
+        if not bootp.get("file") or ipv6:
             dhcp.remove(bootp)
+    for lease in dhcp.findall("*/lease"):
+        if lease.get("expiry", "").strip() in ("0", ""):
+            lease.attrib.pop("unit", None)
+        elif lease.get("unit") is None:
+            lease.set("unit", "minutes")
     for elem in list(dhcp.findall("range")) + list(dhcp.findall("host")):
         for attr in ("start", "end", "ip"):
             value = elem.get(attr)
@@ -634,8 +685,9 @@ class _NetworkChecker:
         self._check_name_uuid()
         self._check_root_attrs()
         for step in (self._check_bridge, self._check_mac, self._check_domain,
-                     self._check_dns, self._check_ips, self._check_forward,
-                     self._check_port, self._check_mtu):
+                     self._check_dns, self._check_ips, self._check_routes,
+                     self._check_portgroups, self._check_forward, self._check_port,
+                     self._check_mtu, self._check_route_gateways):
             step()
 
     def _check_name_uuid(self) -> None:
@@ -663,6 +715,10 @@ class _NetworkChecker:
         delay = bridge.get("delay")
         if delay is not None and not _is_uint(delay):
             self.fail(VIR_ERR_XML_ERROR, f"Invalid delay value in network '{self.name}'")
+        manager = bridge.get("macTableManager")
+        if manager is not None and manager not in ("default", "kernel", "libvirt"):
+            self.fail(VIR_ERR_XML_ERROR, f"Invalid macTableManager setting '{manager}' in "
+                                         f"network '{self.name}'")
 
     def _check_mac(self) -> None:
         raw = self.net.mac
@@ -704,7 +760,7 @@ class _NetworkChecker:
             if _parse_ip(ip) is None:
                 self.fail(VIR_ERR_XML_DETAIL,
                           f"Invalid IP address in network '{name}' DNS HOST record")
-            if host.find("hostname") is None:
+            if not any(h.text for h in host.findall("hostname")):
                 self.fail(VIR_ERR_XML_DETAIL,
                           f"Missing hostname in network '{name}' DNS HOST record")
         for srv in dns.findall("srv"):
@@ -713,6 +769,9 @@ class _NetworkChecker:
             if txt.get("name") is None:
                 self.fail(VIR_ERR_XML_DETAIL, "missing required name attribute in DNS TXT "
                                               f"record of network {name}")
+            if " " in txt.get("name"):
+                self.fail(VIR_ERR_XML_DETAIL, "prohibited character in DNS TXT record name "
+                                              f"'{txt.get('name')}' of network {name}")
             if txt.get("value") is None:
                 self.fail(VIR_ERR_XML_DETAIL, "missing required value attribute in DNS TXT "
                                               f"record named '{txt.get('name')}' of "
@@ -726,9 +785,17 @@ class _NetworkChecker:
         if service is None:
             self.fail(VIR_ERR_XML_DETAIL, "missing required service attribute in DNS SRV "
                                           f"record of network '{name}'")
-        if srv.get("protocol") is None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]*", service):
+            self.fail(VIR_ERR_XML_DETAIL, f"invalid character in service attribute "
+                                          f"'{service}' in DNS SRV record of network '{name}'")
+        protocol = srv.get("protocol")
+        if protocol is None:
             self.fail(VIR_ERR_XML_DETAIL, "missing required protocol attribute in DNS SRV "
                                           f"record '{service}' of network '{name}'")
+        if not re.fullmatch(r"[A-Za-z0-9]*", protocol):
+            self.fail(VIR_ERR_XML_DETAIL, f"invalid character in protocol attribute "
+                                          f"'{protocol}' in DNS SRV record of network "
+                                          f"'{name}'")
         for attr in ("port", "priority", "weight"):
             value = srv.get(attr)
             if value is None:
@@ -778,6 +845,10 @@ class _NetworkChecker:
         if prefix is not None and int(prefix) > limit:
             self.fail(VIR_ERR_CONFIG_UNSUPPORTED, f"Invalid IPv{addr.version} prefix "
                                                   f"'{prefix}' in network '{name}'")
+        _bool_attr_error(node, "localPtr")
+        if addr.version == 6 and node.find("tftp") is not None:
+            self.fail(VIR_ERR_CONFIG_UNSUPPORTED, "Unsupported <tftp> element in an IPv6 "
+                                                  f"element in network '{name}'")
         dhcp = node.find("dhcp")
         if dhcp is not None:
             self._check_dhcp(ip, dhcp, addr.version)
@@ -797,14 +868,13 @@ class _NetworkChecker:
                                                          f"'{value}': Name or service not "
                                                          "known", VIR_FROM_NONE)
             first, last = _parse_ip(start), _parse_ip(end)
-            if subnet is not None and (first not in subnet or last not in subnet):
-                self.fail(VIR_ERR_INTERNAL_ERROR, f"range {start} - {end} is not entirely "
-                                                  f"within network {ip.address}/"
-                                                  f"{subnet.prefixlen}", VIR_FROM_NONE)
+            self._check_range_in(ip, subnet, start, end)
             if int(first) > int(last):
                 self.fail(VIR_ERR_INTERNAL_ERROR, f"range {start} - {end} is reversed ",
                           VIR_FROM_NONE)
+            self._check_lease(rng.find("lease"))
         for host in dhcp.findall("host"):
+            self._check_lease(host.find("lease"))
             mac = host.get("mac")
             if mac is not None and parse_mac(mac) is None:
                 self.fail(VIR_ERR_XML_ERROR,
@@ -816,6 +886,61 @@ class _NetworkChecker:
             if hip is None and version == 4:
                 self.fail(VIR_ERR_XML_ERROR, "Missing IP address in static host definition "
                                              f"for network '{name}'")
+
+    def _check_range_in(self, ip: NetworkIP, subnet: ipaddress.IPv4Network |
+                        ipaddress.IPv6Network | None, start: str, end: str) -> None:
+        """virSocketAddrGetRange's checks of a range against its network."""
+        first, last = _parse_ip(start), _parse_ip(end)
+        where = f"{ip.address}/{subnet.prefixlen}" if subnet is not None else ip.address
+        if subnet is None or first.version != subnet.version or last.version != subnet.version:
+            self.fail(VIR_ERR_INTERNAL_ERROR, f"mismatch of address family in range {start} - "
+                                              f"{end} for network {ip.address}", VIR_FROM_NONE)
+        if first not in subnet or last not in subnet:
+            self.fail(VIR_ERR_INTERNAL_ERROR, f"range {start} - {end} is not entirely within "
+                                              f"network {where}", VIR_FROM_NONE)
+        if subnet.version == 4 and first == subnet.network_address:
+            self.fail(VIR_ERR_INTERNAL_ERROR, f"start of range {start} - {end} in network "
+                                              f"{where} is the network address", VIR_FROM_NONE)
+        if subnet.version == 4 and last == subnet.broadcast_address:
+            self.fail(VIR_ERR_INTERNAL_ERROR, f"end of range {start} - {end} in network "
+                                              f"{where} is the broadcast address",
+                      VIR_FROM_NONE)
+
+    def _check_lease(self, lease: etree._Element | None) -> None:
+        if lease is None:
+            return
+        expiry, unit = lease.get("expiry"), lease.get("unit")
+        if expiry is None or not _is_uint(expiry):
+            self.fail(VIR_ERR_XML_ERROR, "Invalid value for attribute 'expiry' in element "
+                                         f"'lease': '{expiry}'. Expected non-negative integer "
+                                         "value", VIR_FROM_XML)
+        if unit is not None and unit not in _LEASE_UNITS:
+            self.fail(VIR_ERR_XML_ERROR, "Invalid value for attribute 'unit' in element "
+                                         f"'lease': '{unit}'.", VIR_FROM_XML)
+        seconds = int(expiry) * _LEASE_UNITS[unit or "minutes"]
+        if 0 < seconds < 120:
+            self.fail(VIR_ERR_CONFIG_UNSUPPORTED, "The minimum lease time should be greater "
+                                                  "than 2 minutes")
+
+    def _check_routes(self) -> None:
+        for route in self.root.findall("route"):
+            _RouteChecker(self, route).run()
+
+    def _check_route_gateways(self) -> None:
+        """A static route's gateway must sit in one of the network's own subnets."""
+        subnets = [n for n in (ip.network() for ip in self.net.ips) if n is not None]
+        for route in self.root.findall("route"):
+            gateway = _parse_ip(route.get("gateway", ""))
+            if not any(gateway in subnet for subnet in subnets
+                       if subnet.version == gateway.version):
+                self.fail(VIR_ERR_CONFIG_UNSUPPORTED, "unreachable static route gateway "
+                                                      f"'{route.get('gateway')}' specified for "
+                                                      f"network '{self.name}'")
+
+    def _check_portgroups(self) -> None:
+        for group in self.root.findall("portgroup"):
+            if not group.get("name"):
+                self.fail(VIR_ERR_XML_ERROR, "Missing required name attribute in portgroup")
 
     def _check_forward(self) -> None:
         forward = self.root.find("forward")
@@ -831,6 +956,27 @@ class _NetworkChecker:
             self.fail(VIR_ERR_XML_ERROR, f"<forward dev='{dev}'> must match first "
                                          f"<interface dev='{first_if.get('dev')}'/> in "
                                          f"network {name}")
+        if len(forward.findall("pf")) > 1:
+            self.fail(VIR_ERR_XML_ERROR, "Only one <pf> element is allowed in <forward> of "
+                                         f"network {name}")
+        if mode in ("nat", "route") and len(forward.findall("interface")) > 1:
+            self.fail(VIR_ERR_XML_ERROR, "multiple forwarding interfaces specified for "
+                                         f"network '{name}', only one is supported")
+        bridge = self.root.find("bridge")
+        if mode not in _BRIDGED_BY_LIBVIRT and bridge is not None and (
+                bridge.get("zone") or bridge.get("stp") is not None
+                or (bridge.get("delay") or "0").strip() != "0"):
+            self.fail(VIR_ERR_XML_ERROR, "bridge delay/stp/zone options only allowed in "
+                                         f"route, nat, and isolated mode, not in {mode} "
+                                         f"(network '{name}')")
+        bridge_name = self.net.bridge_name
+        if mode in ("passthrough", "private", "vepa", "hostdev") and bridge_name:
+            self.fail(VIR_ERR_XML_ERROR, f"bridge name not allowed in {mode} mode "
+                                         f"(network '{name}')")
+        if mode == "bridge" and bridge_name and (dev or first_if is not None):
+            self.fail(VIR_ERR_XML_ERROR, "A network with forward mode='bridge' can specify "
+                                         "a bridge name or a forward dev, but not both "
+                                         f"(network '{name}')")
         nat = forward.find("nat")
         if nat is not None:
             if mode != "nat":
@@ -843,6 +989,11 @@ class _NetworkChecker:
 
     def _check_nat(self, nat: etree._Element) -> None:
         name = self.name
+        _bool_attr_error(nat, "ipv6")
+        for tag in ("address", "port"):
+            if len(nat.findall(tag)) > 1:
+                self.fail(VIR_ERR_XML_ERROR, f"Only one <{tag}> element is allowed in <nat> in "
+                                             f"<forward> in network {name}")
         address = nat.find("address")
         if address is not None:
             start, end = address.get("start"), address.get("end")
@@ -884,10 +1035,94 @@ class _NetworkChecker:
             self.fail(VIR_ERR_XML_ERROR, f"Invalid mtu size '{size}' in network '{self.name}'")
 
 
+#: Seconds in each <lease unit=...>.
+_LEASE_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
+class _RouteChecker:
+    """virNetDevIPRouteCreate's checks of one static ``<route>``, in its order."""
+
+    def __init__(self, owner: _NetworkChecker, route: etree._Element) -> None:
+        self.owner = owner
+        self.route = route
+
+    def fail(self, detail: str) -> None:
+        self.owner.fail(VIR_ERR_XML_ERROR, f"{self.owner.name}: {detail}")
+
+    def run(self) -> None:
+        route = self.route
+        metric = route.get("metric")
+        if metric is not None and (not _is_uint(metric) or int(metric) == 0):
+            reason = ("Zero is not permitted" if _is_uint(metric) else
+                      f"'{metric}'. Expected non-negative integer value")
+            self.owner.fail(VIR_ERR_XML_ERROR, "Invalid value for attribute 'metric' in "
+                                               f"element 'route': {reason}", VIR_FROM_XML)
+        family, address, gateway = route.get("family"), route.get("address"), \
+            route.get("gateway")
+        netmask, prefix = route.get("netmask"), route.get("prefix")
+        if address is None:
+            self.fail("Missing required address attribute in route definition")
+        if gateway is None:
+            self.fail("Missing required gateway attribute in route definition")
+        addr, gw = _parse_ip(address), _parse_ip(gateway)
+        if addr is None:
+            self.fail(f"Bad network address '{address}' in route definition")
+        if gw is None:
+            self.fail(f"Bad gateway address '{gateway}' in route definition")
+        bits = int(prefix) if prefix is not None and _is_uint(prefix) else None
+        if family == "ipv6":
+            self._check_ipv6(address, gateway, addr, gw, netmask, bits)
+        elif family in (None, "ipv4"):
+            bits = self._check_ipv4(family, address, addr, gw, netmask, bits)
+        else:
+            self.fail(f"Unrecognized family '{family}' in route definition")
+        network = ipaddress.ip_network(f"{addr}/{bits or 0}", strict=False)
+        if network.network_address != addr:
+            self.fail(f"Address '{address}' in route definition is not a network address")
+
+    def _check_ipv6(self, address: str, gateway: str, addr: ipaddress._BaseAddress,
+                    gw: ipaddress._BaseAddress, netmask: str | None, bits: int | None) -> None:
+        if netmask is not None:
+            self.fail(f"Specifying netmask invalid for IPv6 address '{address}' in route "
+                      "definition")
+        if addr.version != 6:
+            self.fail(f"ipv6 family specified for non-IPv6 address '{address}' in route "
+                      "definition")
+        if gw.version != 6:
+            self.fail(f"ipv6 specified for non-IPv6 gateway address '{gateway}' in route "
+                      "definition")
+        if bits is not None and bits > 128:
+            self.fail(f"Invalid prefix {bits} specified in route definition, must be 0 - 128")
+
+    def _check_ipv4(self, family: str | None, address: str, addr: ipaddress._BaseAddress,
+                    gw: ipaddress._BaseAddress, netmask: str | None,
+                    bits: int | None) -> int | None:
+        """The IPv4 checks; returns the prefix length the netmask gives, if any."""
+        if netmask is not None:
+            if bits is not None:
+                self.fail("Route definition cannot have both a prefix and a netmask")
+            mask = _parse_ip(netmask)
+            if mask is None:
+                self.fail(f"Bad netmask address '{netmask}' in route definition")
+            if mask.version != 4 or addr.version != 4:
+                self.fail(f"Invalid netmask '{netmask}' for address '{address}' "
+                          "(both must be IPv4)")
+            bits = bin(int(mask)).count("1")
+        said = "IPv4 family" if family else "No family"
+        if addr.version != 4:
+            self.fail(f"{said} specified for non-IPv4 address '{address}' in route definition")
+        if gw.version != 4:
+            # libvirt names the address here, not the gateway
+            self.fail(f"{said} specified for non-IPv4 gateway '{address}' in route definition")
+        if bits is not None and bits > 32:
+            self.fail(f"Invalid prefix {bits} specified in route definition, must be 0 - 32")
+        return bits
+
+
 def _is_uint(text: str) -> bool:
     return text.strip().isdigit()
 
 
-__all__ = ["ShapedBuilder", "insert_by_shape", "NetworkDef", "NetworkIP", "DhcpRange", "DhcpHost", "DnsHost", "DnsForwarder",
-           "DnsSrv", "DnsTxt", "Shape", "NETWORK_SHAPE", "FORWARD_MODES", "parse_uuid",
-           "parse_mac"]
+__all__ = ["Shape", "ShapedBuilder", "insert_by_shape", "shape_orders", "NetworkDef",
+           "NetworkIP", "DhcpRange", "DhcpHost", "NetworkRoute", "PortGroup", "DnsHost", "DnsForwarder", "DnsSrv", "DnsTxt",
+           "NETWORK_SHAPE", "FORWARD_MODES", "parse_uuid", "parse_mac"]

@@ -72,30 +72,34 @@ def scale_size(value: int, unit: str | None, default: int = 1,
     return value * scale
 
 
+def split_size(text: str) -> tuple[int, str] | None:
+    """``" 10M"`` → ``(10, "M")``, as C's strtoull reads a number then leaves the rest.
+
+    None when no unsigned number starts the text (or it exceeds 2**64-1): virsh
+    then says only ``Malformed size TEXT``.
+    """
+    match = re.match(r"[ \t\n\v\f\r]*\+?(\d+)", text)
+    if match is None or int(match.group(1)) > 2**64 - 1:
+        return None
+    return int(match.group(1)), text[match.end():]
+
+
 def parse_scaled_size(value: str, unit: str | None = None, default: int = 1,
                       limit: int = SIZE_LIMIT) -> int:
-    """A size such as ``"10"`` with ``unit="M"``, or ``"10M"`` / ``"1.5G"`` as virsh takes.
+    """A size such as ``"10"`` with ``unit="M"``, or ``"10M"`` as virsh takes it.
 
-    With no unit in either place, ``default`` bytes make one (1, as the XML
-    parser uses; virsh's ``vol-create-as`` passes 1 too). Raises libvirt's
-    errors: ``invalid argument`` for a bad number or suffix, ``numerical
-    overflow`` past ``limit``.
+    With no unit in either place, ``default`` bytes make one (1 for XML and for
+    virsh's ``vol-create-as``). Raises libvirt's errors: ``unknown suffix``
+    (also for decimals: ``'.5G'``), ``numerical overflow`` past ``limit``
+    (virsh parses its arguments with ``limit=2**64-1``), and ``invalid
+    argument: malformed size`` when no number starts the text — virsh prints
+    only ``Malformed size TEXT`` then; use :func:`split_size` to tell.
     """
-    text = value.strip()
-    match = re.fullmatch(r"\+?(\d+)(?:\.(\d+))?\s*([A-Za-z]*)", text)
-    if match is None:
+    split = split_size(value)
+    if split is None or (split[1] and unit):
         raise error(VIR_ERR_INVALID_ARG, f"malformed size '{value}'", domain=VIR_FROM_NONE)
-    whole, frac, suffix = match.groups()
-    if suffix and unit:
-        raise error(VIR_ERR_INVALID_ARG, f"malformed size '{value}'", domain=VIR_FROM_NONE)
-    unit = suffix or unit
-    if frac:
-        scale = unit_scale(unit, default)
-        exact = (int(whole) * 10 ** len(frac) + int(frac)) * scale // 10 ** len(frac)
-        if exact > limit:
-            raise error(VIR_ERR_OVERFLOW, f"value too large: {value}", domain=VIR_FROM_NONE)
-        return exact
-    return scale_size(int(whole), unit, default, limit)
+    number, suffix = split
+    return scale_size(number, suffix or unit, default, limit)
 
 
 def _parse_xml_size(node: etree._Element, what: str) -> int:
@@ -118,6 +122,9 @@ class ScaledSizeProperty(XMLProperty):
 
     def __init__(self, xpath: str, doc: str = "") -> None:
         super().__init__(xpath, kind=int, doc=doc)
+
+    def covered(self) -> list[tuple[tuple[str, ...], str | None]]:
+        return [(tuple(self.elements), None), (tuple(self.elements), "unit")]
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -170,7 +177,10 @@ def _normalize_permissions(perms: etree._Element | None) -> None:
         return
     mode = perms.find("mode")
     if mode is not None and mode.text:
-        mode.text = f"{int(mode.text, 8):04o}"
+        mode.text = f"0{int(mode.text, 8):o}"  # libvirt prints "0%o": 0755, 00
+    label = perms.find("label")
+    if label is not None and not label.text:
+        perms.remove(label)
     for tag in ("owner", "group"):
         elem = perms.find(tag)
         if elem is not None and elem.text:
@@ -211,6 +221,8 @@ POOL_FORMATS = {
 _POOL_DEFAULT_FORMAT = {"fs": "auto", "netfs": "auto", "disk": "unknown", "logical": "lvm2"}
 #: Pool types without a local <target> (network-only storage).
 _POOLS_WITHOUT_TARGET = ("rbd", "sheepdog", "gluster", "iscsi-direct")
+#: Pool types whose target path libvirt derives from the source name.
+_TARGET_FROM_SOURCE_NAME = {"logical": "/dev/", "zfs": "/dev/zvol/"}
 #: The <source> parts each pool type uses (libvirt's poolTypeInfo flags); the
 #: formatter prints only these, with format/auth/protocol/vendor/product.
 _POOL_SOURCE_PARTS = {
@@ -242,7 +254,6 @@ _POOL_SOURCE_SHAPE = Shape(
         "vendor": Shape(attrs=("name",)),
         "product": Shape(attrs=("name",)),
     },
-    open_close=True,
 )
 
 POOL_SHAPE = Shape(
@@ -265,7 +276,9 @@ class StoragePoolDef(ShapedBuilder):
 
     _root_name = "pool"
     _doc_label = "(storage_pool_definition)"
+    _error_domain = VIR_FROM_STORAGE
     _shape = POOL_SHAPE
+    _expand_empty = frozenset({"source"})
 
     type = XMLProperty("./@type")
     name = XMLProperty("./name")
@@ -288,21 +301,9 @@ class StoragePoolDef(ShapedBuilder):
     target_group = XMLProperty("./target/permissions/group", kind=int)
     target_label = XMLProperty("./target/permissions/label")
 
+    source_devices = XMLProperty("./source/device/@path", multi=True)
+
     # --- source lists -----------------------------------------------------------
-    @property
-    def source_devices(self) -> list[str]:
-        """Paths of every ``<source><device path=.../>``."""
-        source = self.node.find("source")
-        return [] if source is None else [d.get("path", "") for d in source.findall("device")]
-
-    @source_devices.setter
-    def source_devices(self, paths: list[str]) -> None:
-        source = self.make_path(["source"])
-        for old in source.findall("device"):
-            source.remove(old)
-        for path in reversed(paths):
-            insert_by_shape(source, etree.Element("device", path=path), _POOL_SOURCE_SHAPE)
-
     @property
     def source_hosts(self) -> list[tuple[str, int | None]]:
         """(name, port) of every ``<source><host>``."""
@@ -360,10 +361,19 @@ class StoragePoolDef(ShapedBuilder):
         for host in source.findall("host"):
             if host.get("port") is not None:
                 host.set("port", str(int(host.get("port"))))
-        if kind in ("logical", "vstorage") and not source.findtext("name"):
+        if kind in ("logical", "vstorage", "zfs", "gluster") and not source.findtext("name"):
             insert_by_shape(source, _text_element("name", self.name), _POOL_SOURCE_SHAPE)
-        if kind == "logical":
-            self.target_path = f"/dev/{source.findtext('name')}"
+        if kind == "gluster" and source.find("dir") is None:
+            insert_by_shape(source, etree.Element("dir", path="/"), _POOL_SOURCE_SHAPE)
+        if kind in _TARGET_FROM_SOURCE_NAME:
+            self.target_path = _TARGET_FROM_SOURCE_NAME[kind] + source.findtext("name")
+        adapter = source.find("adapter")
+        if adapter is not None and adapter.get("type") is None:
+            rest = dict(adapter.attrib)
+            adapter.attrib.clear()
+            adapter.set("type", "scsi_host")
+            for key, value in rest.items():
+                adapter.set(key, value)
         default_format = _POOL_DEFAULT_FORMAT.get(kind)
         fmt = source.find("format")
         if default_format and fmt is None:
@@ -411,10 +421,31 @@ def _check_pool(pool: StoragePoolDef) -> None:
     if pool.uuid is not None and parse_uuid(pool.uuid) is None:
         _pool_fail("malformed uuid element")
     _check_pool_source(kind, source, pool)
-    if kind not in _POOLS_WITHOUT_TARGET and kind != "logical":
+    refresh = root.find("refresh/volume")
+    if refresh is not None and refresh.get("allocation") not in ("default", "capacity"):
+        _pool_fail("unknown storage pool volume refresh allocation type "
+                   f"{refresh.get('allocation')}", VIR_ERR_CONFIG_UNSUPPORTED)
+    if kind not in _POOLS_WITHOUT_TARGET and kind not in _TARGET_FROM_SOURCE_NAME:
         if not pool.target_path:
             _pool_fail("missing storage pool target path")
         _check_permissions(root.find("target/permissions"))
+
+
+def _yes_no_attr(node: etree._Element, attr: str) -> None:
+    value = node.get(attr)
+    if value is not None and value not in ("yes", "no"):
+        raise error(VIR_ERR_XML_ERROR, f"Invalid value for attribute '{attr}' in element "
+                                       f"'{node.tag}': '{value}'.", domain=VIR_FROM_XML)
+
+
+def _check_auth(auth: etree._Element) -> None:
+    kind = auth.get("type")
+    if kind not in ("chap", "ceph"):
+        _pool_fail(f"unknown auth type '{kind}'", VIR_ERR_CONFIG_UNSUPPORTED)
+    if not auth.get("username"):
+        _pool_fail("missing username for auth")
+    if auth.find("secret") is None:
+        _pool_fail("Missing <secret> element in auth")
 
 
 def _check_pool_source(kind: str, source: etree._Element | None,
@@ -429,13 +460,29 @@ def _check_pool_source(kind: str, source: etree._Element | None,
                                            f"'host': '{port}'. Expected integer value",
                         domain=VIR_FROM_XML)
     devices = source.findall("device") if source is not None else []
+    for device in devices:
+        _yes_no_attr(device, "part_separator")
     if kind in ("fs", "disk") and not devices:
         _pool_fail("missing storage pool source device name")
+    adapter = source.find("adapter") if source is not None else None
+    if adapter is not None and adapter.get("type") not in (None, "scsi_host", "fc_host"):
+        raise error(VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element "
+                                       f"'adapter': '{adapter.get('type')}'.",
+                    domain=VIR_FROM_XML)
+    if kind == "scsi" and adapter is None:
+        _pool_fail("missing storage pool source adapter")
+    auth = source.find("auth") if source is not None else None
+    if auth is not None:
+        _check_auth(auth)
     if kind in ("netfs", "iscsi", "rbd", "sheepdog", "gluster", "iscsi-direct") \
             and not hosts:
         _pool_fail("missing storage pool source host name")
     if kind == "netfs" and (source is None or source.find("dir") is None):
         _pool_fail("missing storage pool source path")
+    if kind == "rbd" and (source is None or not source.findtext("name")):
+        _pool_fail("element 'name' is mandatory for RBD pool")
+    if kind == "iscsi-direct" and not pool.source_initiator_iqn:
+        _pool_fail("missing initiator IQN", VIR_ERR_CONFIG_UNSUPPORTED)
     protocol = source.find("protocol") if source is not None else None
     if protocol is not None and kind == "netfs" and pool.source_format != "nfs":
         _pool_fail(f"storage pool protocol ver unsupported for pool type "
@@ -448,7 +495,7 @@ def _check_pool_source(kind: str, source: etree._Element | None,
 #: virStorageVolType names.
 VOL_TYPES = ("file", "block", "dir", "network", "netdir", "ploop")
 #: virStorageFileFormat names accepted for volumes in file-based pools.
-VOL_FILE_FORMATS = ("none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi",
+VOL_FILE_FORMATS = ("raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi",
                     "fat", "vhd", "ploop", "cow", "qcow", "qcow2", "qed", "vmdk")
 #: Volume format default per pool type (file-based pools default to raw).
 _VOL_DEFAULT_FORMAT = {"dir": "raw", "fs": "raw", "netfs": "raw", "gluster": "raw",
@@ -464,7 +511,7 @@ _VOL_TARGET_SHAPE = Shape(
         "encryption": Shape(attrs=("format",), children={
             "secret": Shape(attrs=("type", "uuid", "usage")),
             "cipher": OPAQUE, "ivgen": OPAQUE,
-        }, open_close=True),
+        }),
         "compat": Shape(),
         "clusterSize": Shape(attrs=("unit",)),
         "features": OPAQUE,
@@ -492,7 +539,9 @@ class StorageVolDef(ShapedBuilder):
 
     _root_name = "volume"
     _doc_label = "(storage_volume_definition)"
+    _error_domain = VIR_FROM_STORAGE
     _shape = VOLUME_SHAPE
+    _expand_empty = frozenset({"encryption"})
 
     type = XMLProperty("./@type")
     name = XMLProperty("./name")
@@ -579,6 +628,12 @@ class StorageVolDef(ShapedBuilder):
         default_format = _VOL_DEFAULT_FORMAT.get(pool_type)
         if target.find("format") is None and default_format:
             self.target_format = default_format
+        if target.find("features") is not None and target.find("compat") is None \
+                and self.target_format == "qcow2":
+            self.target_compat = "1.1"  # libvirt's default once features are asked for
+        secret = target.find("encryption/secret")
+        if secret is not None and secret.get("uuid"):
+            secret.set("uuid", parse_uuid(secret.get("uuid")) or secret.get("uuid"))
         cluster = target.find("clusterSize")
         if cluster is not None:
             _format_xml_size(cluster, "capacity")
@@ -594,6 +649,30 @@ class StorageVolDef(ShapedBuilder):
                 _normalize_permissions(backing.find("permissions"))
         shape_normalize_order(root, VOLUME_SHAPE)
         return self
+
+
+#: virStorageEncryptionFormat names (the first, "default", is what no format means).
+ENCRYPTION_FORMATS = ("default", "qcow", "luks", "luks2", "luks-any")
+
+
+def _check_encryption(encryption: etree._Element) -> None:
+    """virStorageEncryptionParseNode's checks."""
+    fmt = encryption.get("format")
+    if fmt is None:
+        _pool_fail("unknown volume encryption format")
+    if fmt not in ENCRYPTION_FORMATS:
+        _pool_fail(f"unknown volume encryption format type {fmt}", VIR_ERR_CONFIG_UNSUPPORTED)
+    for secret in encryption.findall("secret"):
+        if secret.get("type") != "passphrase":
+            _pool_fail(f"unknown volume encryption secret type {secret.get('type')}",
+                       VIR_ERR_CONFIG_UNSUPPORTED)
+        uuid, usage = secret.get("uuid"), secret.get("usage")
+        if uuid is None and usage is None:
+            raise error(VIR_ERR_XML_ERROR, "missing secret uuid or usage attribute",
+                        domain=VIR_FROM_NONE)
+        if uuid is not None and parse_uuid(uuid) is None:
+            raise error(VIR_ERR_XML_ERROR, f"invalid secret uuid '{uuid}'",
+                        domain=VIR_FROM_NONE)
 
 
 def _check_volume(vol: StorageVolDef, pool_type: str, need_capacity: bool) -> None:
@@ -620,6 +699,14 @@ def _check_volume(vol: StorageVolDef, pool_type: str, need_capacity: bool) -> No
             if value not in VOL_FILE_FORMATS:
                 _pool_fail(f"unknown volume format type {value}", VIR_ERR_CONFIG_UNSUPPORTED)
         _check_permissions(target.find("permissions"))
+        cluster = target.find("clusterSize")
+        if cluster is not None and not re.fullmatch(r"[ \t\n]*\+?\d+", cluster.text or ""):
+            raise error(VIR_ERR_XML_ERROR, f"Invalid value '{cluster.text}' for element or "
+                                           "attribute './target/clusterSize'",
+                        domain=VIR_FROM_XML)
+        encryption = target.find("encryption")
+        if encryption is not None:
+            _check_encryption(encryption)
         compat = target.findtext("compat")
         if compat is not None and not re.fullmatch(r"\d+\.\d+", compat):
             _pool_fail("forbidden characters in 'compat' attribute")
@@ -638,6 +725,6 @@ def _check_volume(vol: StorageVolDef, pool_type: str, need_capacity: bool) -> No
         _check_permissions(backing.find("permissions"))
 
 
-__all__ = ["StoragePoolDef", "StorageVolDef", "parse_scaled_size", "scale_size",
+__all__ = ["StoragePoolDef", "StorageVolDef", "parse_scaled_size", "split_size", "scale_size",
            "unit_scale", "sanitize_path", "POOL_TYPES", "POOL_FORMATS", "VOL_TYPES",
            "VOL_FILE_FORMATS", "SIZE_LIMIT"]

@@ -34,6 +34,10 @@ class DomainObj:
     messages: list[str] = field(default_factory=list)
     #: Live-only changes since start (virDomainIsUpdated).
     updated: bool = False
+    #: Driver-specific tunables (the test driver's scheduler weight...).
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: Driver-specific runtime facts (vCPU pinning...), dropped when the domain stops.
+    live_extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def uuid_str(self) -> str:
@@ -66,3 +70,4 @@ class DomainObj:
         self.id = -1
         self.live_def = None
         self.updated = False
+        self.live_extra.clear()

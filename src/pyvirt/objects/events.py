@@ -35,7 +35,7 @@ class EventBroker:
         self._subs: dict[int, Subscription] = {}
         self._next_id = 0
         self._queue: list[tuple[int, Any, tuple[Any, ...]]] = []
-        self._flushing = threading.Lock()
+        self._flushing = threading.RLock()   # a sink may call back into the driver
 
     def register(self, event_id: int, uuid: bytes | None, sink: Sink, owner: Any) -> int:
         with self._lock:

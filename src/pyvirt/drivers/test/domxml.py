@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from pyvirt.conf.xmlbuilder import XMLBuilder, format_element, parse_xml
+from pyvirt.conf.xmlbuilder import XMLBuilder, parse_xml
 from pyvirt.errors import (
     VIR_ERR_INTERNAL_ERROR, VIR_ERR_NO_NAME, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, error,
 )
@@ -111,13 +111,16 @@ def domain_def_class() -> type:
 
 
 def parse_domain(xml: str) -> Any:
-    """Parse a domain definition, check its name and give it a uuid if it has none."""
-    cls = domain_def_class()
-    root = parse_xml(xml, "(domain_definition)")
-    if root.tag != "domain":
-        raise error(VIR_ERR_XML_ERROR, f"unexpected root element <{root.tag}>, expecting <domain>",
-                    domain=VIR_FROM_DOMAIN)
-    ddef = cls(node=root)
+    """Parse (and check) a domain definition; give it a uuid if it has none."""
+    if _DomainDef is not None:
+        ddef = _DomainDef.from_xml(xml)
+        root = ddef.node
+    else:
+        root = parse_xml(xml, "(domain_definition)")
+        if root.tag != "domain":
+            raise error(VIR_ERR_XML_ERROR, f"unexpected root element <{root.tag}>, "
+                        "expecting <domain>", domain=VIR_FROM_DOMAIN)
+        ddef = PlainDomainDef(node=root)
     name = root.findtext("name")
     if not name or not name.strip():
         raise error(VIR_ERR_NO_NAME, None, domain=VIR_FROM_DOMAIN)
@@ -146,7 +149,7 @@ def normalize(ddef: Any) -> Any:
 
 
 def copy_def(ddef: Any) -> Any:
-    return type(ddef)(node=copy.deepcopy(ddef.node))
+    return ddef.copy()
 
 
 def name_of(ddef: Any) -> str:
@@ -157,13 +160,21 @@ def uuid_of(ddef: Any) -> bytes:
     return uuidlib.UUID(ddef.node.findtext("uuid").strip()).bytes
 
 
-def format_domain(ddef: Any, dom_id: int = -1) -> str:
-    """libvirt's text for ``ddef``, with ``id='N'`` when the domain runs."""
-    node = copy.deepcopy(ddef.node)
-    node.attrib.pop("id", None)
+def format_domain(ddef: Any, dom_id: int = -1, *, secure: bool = True) -> str:
+    """libvirt's text for ``ddef``, with ``id='N'`` when the domain runs;
+    ``secure=False`` leaves out secrets (graphics passwords), as libvirt does
+    without VIR_DOMAIN_XML_SECURE."""
+    dup = copy_def(ddef)
+    dup.node.attrib.pop("id", None)
     if dom_id > 0:
-        node.set("id", str(dom_id))
-    text = format_element(node)
+        dup.node.set("id", str(dom_id))
+    if _DomainDef is not None and isinstance(dup, _DomainDef):
+        text = dup.to_xml(secure=secure)
+    else:
+        if not secure:
+            for gfx in dup.node.iterfind("devices/graphics"):
+                gfx.attrib.pop("passwd", None)
+        text = dup.to_xml()
     # libvirt prints <devices> open even when it holds nothing
     return text.replace("  <devices/>\n", "  <devices>\n  </devices>\n")
 
@@ -231,6 +242,18 @@ def os_type(ddef: Any) -> str:
 
 
 # --- devices ----------------------------------------------------------------------
+# Devices are conf ``Device`` objects when conf.devices is present (matched the way
+# libvirt matches a detach request), else bare elements matched by their identity.
+try:
+    from pyvirt.conf.devices import parse_device as _parse_device
+except ImportError:  # pragma: no cover - depends on the tree's progress
+    _parse_device = None
+
+
+def _el(dev: Any) -> etree._Element:
+    return getattr(dev, "node", dev)
+
+
 def devices(ddef: Any) -> etree._Element:
     return _ensure(ddef.node, "devices")
 
@@ -246,60 +269,75 @@ def interface_names(ddef: Any) -> list[tuple[str | None, str | None]]:
             for i in ddef.node.iterfind("devices/interface")]
 
 
-def device_key(dev: etree._Element) -> tuple[str, str | None]:
+_IDENTITY = {
+    "disk": ("target", "dev"), "interface": ("mac", "address"),
+    "hostdev": ("source/address", "bus"), "filesystem": ("target", "dir"),
+    "controller": (".", "index"), "serial": ("target", "port"),
+    "console": ("target", "port"), "channel": ("target", "name"),
+}
+
+
+def device_key(dev: Any) -> tuple[str, str | None]:
     """What identifies a device of its kind: a disk's target, an interface's mac..."""
-    probes = {
-        "disk": ("target", "dev"), "interface": ("mac", "address"),
-        "hostdev": ("source/address", "bus"), "filesystem": ("target", "dir"),
-        "controller": (".", "index"), "serial": ("target", "port"),
-        "console": ("target", "port"), "channel": ("target", "name"),
-        "redirdev": (".", "bus"), "rng": (".", "model"), "watchdog": (".", "model"),
-    }
-    path, attr = probes.get(dev.tag, (None, None))
+    node = _el(dev)
+    path, attr = _IDENTITY.get(node.tag, (None, None))
     if path is None:
-        return dev.tag, None
-    el = dev if path == "." else dev.find(path)
-    return dev.tag, el.get(attr) if el is not None else None
+        return node.tag, None
+    el = node if path == "." else node.find(path)
+    return node.tag, el.get(attr) if el is not None else None
 
 
-def device_alias(dev: etree._Element) -> str:
+def device_alias(dev: Any) -> str:
     """The name a device-added/removed event carries (alias, else target or mac)."""
-    alias = dev.find("alias")
+    alias = _el(dev).find("alias")
     if alias is not None and alias.get("name"):
         return alias.get("name")
-    return device_key(dev)[1] or dev.tag
+    return device_key(dev)[1] or _el(dev).tag
 
 
-def parse_device(xml: str) -> etree._Element:
+def parse_device(xml: str) -> Any:
+    if _parse_device is not None:
+        return _parse_device(xml)
     return parse_xml(xml, "(device_definition)")
-
-
-def find_device(ddef: Any, dev: etree._Element) -> etree._Element | None:
-    key = device_key(dev)
-    for existing in devices(ddef):
-        if isinstance(existing.tag, str) and device_key(existing) == key:
-            if key[1] is not None or _same(existing, dev):
-                return existing
-    return None
 
 
 def _same(a: etree._Element, b: etree._Element) -> bool:
     return etree.tostring(a, method="c14n") == etree.tostring(b, method="c14n")
 
 
-def add_device(ddef: Any, dev: etree._Element) -> None:
-    """Append ``dev`` after the last device of its kind (libvirt's device order)."""
+def find_device(ddef: Any, dev: Any) -> Any:
+    """The device of ``ddef`` that ``dev`` names, or None."""
+    if hasattr(ddef, "find_device") and hasattr(dev, "node"):
+        return ddef.find_device(dev)
+    key = device_key(dev)
+    for existing in devices(ddef):
+        if isinstance(existing.tag, str) and device_key(existing) == key:
+            if key[1] is not None or _same(existing, _el(dev)):
+                return existing
+    return None
+
+
+def add_device(ddef: Any, dev: Any) -> None:
+    """Add a copy of ``dev`` after the last device of its kind (libvirt's order)."""
+    if hasattr(ddef, "add_device") and hasattr(dev, "node"):
+        new = dev.copy()
+        if hasattr(new, "fill_defaults"):
+            new.fill_defaults(ddef)
+        ddef.add_device(new)
+        return
     parent = devices(ddef)
-    same_kind = parent.findall(dev.tag)
+    same_kind = parent.findall(_el(dev).tag)
     if same_kind:
-        same_kind[-1].addnext(copy.deepcopy(dev))
+        same_kind[-1].addnext(copy.deepcopy(_el(dev)))
     else:
-        parent.append(copy.deepcopy(dev))
+        parent.append(copy.deepcopy(_el(dev)))
 
 
-def remove_device(ddef: Any, dev: etree._Element) -> None:
-    dev.getparent().remove(dev)
+def remove_device(ddef: Any, found: Any) -> None:
+    node = _el(found)
+    node.getparent().remove(node)
 
 
-def replace_device(old: etree._Element, new: etree._Element) -> None:
-    old.getparent().replace(old, copy.deepcopy(new))
+def replace_device(found: Any, new: Any) -> None:
+    old = _el(found)
+    old.getparent().replace(old, copy.deepcopy(_el(new)))

@@ -32,7 +32,10 @@ class _Plain(XMLBuilder):
     pass
 
 
-def _parse(xml: str, root_name: str, label: str, model: type | None, where: int) -> Any:
+def _parse(xml: str, root_name: str, label: str, model: type | None, where: int,
+           **model_args: Any) -> Any:
+    if model is not None:
+        return model.from_xml(xml, **model_args)
     root = parse_xml(xml, label)
     if root.tag != root_name:
         raise error(VIR_ERR_XML_ERROR,
@@ -40,7 +43,7 @@ def _parse(xml: str, root_name: str, label: str, model: type | None, where: int)
     name = root.findtext("name")
     if not name or not name.strip():
         raise error(VIR_ERR_NO_NAME, None, domain=where)
-    return (model or _Plain)(node=root)
+    return _Plain(node=root)
 
 
 def _ensure_uuid(root: etree._Element) -> None:
@@ -69,6 +72,25 @@ def parse_network(xml: str) -> Any:
     return net
 
 
+def normalize_network(ndef: Any) -> Any:
+    """libvirt's defaults for a network without a forward mode or with NAT/route:
+    a bridge with STP on and no delay."""
+    if hasattr(ndef, "normalize"):
+        ndef.normalize()
+        return ndef
+    node = ndef.node
+    forward = node.find("forward")
+    if forward is None or forward.get("mode", "nat") in ("nat", "route", "open"):
+        bridge = node.find("bridge")
+        if bridge is None:
+            bridge = etree.Element("bridge")
+            anchor = forward if forward is not None else node.find("uuid")
+            anchor.addnext(bridge)
+        bridge.set("stp", bridge.get("stp", "on"))
+        bridge.set("delay", bridge.get("delay", "0"))
+    return ndef
+
+
 def bridge_name(net: Any) -> str | None:
     bridge = net.node.find("bridge")
     return bridge.get("name") if bridge is not None else None
@@ -82,6 +104,8 @@ def format_network(net: Any) -> str:
 def parse_pool(xml: str) -> Any:
     pool = _parse(xml, "pool", "(storage_pool_definition)", _model("storage", "StoragePoolDef"),
                   VIR_FROM_STORAGE)
+    if hasattr(pool, "normalize"):
+        pool.normalize()
     _ensure_uuid(pool.node)
     return pool
 
@@ -118,8 +142,12 @@ def _open_empty(text: str, tags: tuple[str, ...]) -> str:
 # --- volumes ----------------------------------------------------------------------
 def parse_volume(xml: str, pool: Any) -> Any:
     """Parse a volume and fill in what the test driver does: key, path, sizes, format."""
-    vol = _parse(xml, "volume", "(storage_volume_definition)",
-                 _model("storage", "StorageVolDef"), VIR_FROM_STORAGE)
+    model = _model("storage", "StorageVolDef")
+    pool_type = pool.node.get("type", "dir")
+    vol = _parse(xml, "volume", "(storage_volume_definition)", model, VIR_FROM_STORAGE,
+                 **({"pool_type": pool_type} if model is not None else {}))
+    if hasattr(vol, "normalize"):
+        vol.normalize(pool_type)
     node = vol.node
     node.set("type", node.get("type", "file"))
     path = f"{pool_path(pool)}/{name_of(vol)}"

@@ -26,7 +26,7 @@ from lxml import etree
 
 from pyvirt.conf.xmlbuilder import format_element, parse_xml
 from pyvirt.drivers.test.defaults import DEFAULT_NODE, NodeSpec
-from pyvirt.errors import VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_TEST, error
+from pyvirt.errors import VIR_ERR_XML_ERROR, VIR_FROM_TEST, error, libvirtError
 from pyvirt.objects.numbers import DomainState
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
@@ -59,9 +59,13 @@ def _read(path: str) -> etree._Element:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as err:
-        raise error(VIR_ERR_XML_DETAIL, f"failed to parse xml document '{path}'",
+        raise error(VIR_ERR_XML_ERROR, f"failed to parse xml document '{path}'",
                     domain=VIR_FROM_TEST) from err
-    return parse_xml(data, path)
+    try:
+        return parse_xml(data, path)
+    except libvirtError as err:
+        raise error(VIR_ERR_XML_ERROR, f"failed to parse xml document '{path}'",
+                    domain=VIR_FROM_TEST) from err
 
 
 def _resolve(el: etree._Element, base: str) -> etree._Element:

@@ -15,7 +15,9 @@ from pyvirt.drivers.test.nodefile import NodeFile, load_node_file
 from pyvirt.objects.domain_list import DomainObjList
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.events import EventBroker
-from pyvirt.objects.network_obj import NamedObjList, NetworkObj, PoolObj, VolumeObj
+from pyvirt.objects.named_list import NamedObjList
+from pyvirt.objects.network_obj import NetworkObj
+from pyvirt.objects.storage_obj import PoolObj, VolumeObj
 from pyvirt.objects.numbers import DomainState, PausedReason, RunningReason
 
 
@@ -47,7 +49,7 @@ class TestState:
         return self.domains.add(dom)
 
     def add_network(self, xml: str, active: bool = True) -> NetworkObj:
-        ndef = netpoolxml.parse_network(xml)
+        ndef = netpoolxml.normalize_network(netpoolxml.parse_network(xml))
         return self.networks.add(NetworkObj(name=netpoolxml.name_of(ndef),
                                             uuid=netpoolxml.uuid_of(ndef),
                                             definition=ndef, active=active))

@@ -1,0 +1,1 @@
+"""Tests of the libvirt-python-compatible API (pyvirt.api)."""
