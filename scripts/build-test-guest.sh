@@ -32,7 +32,18 @@ report() {
     echo "disk=$disk"
 }
 
-if newer_than_sources "$kernel" && newer_than_sources "$initrd" && [ -e "$disk" ]; then
+up_to_date() {
+    newer_than_sources "$kernel" && newer_than_sources "$initrd" && [ -e "$disk" ]
+}
+if up_to_date; then
+    report
+    exit 0
+fi
+
+# One build at a time per OUTDIR (test runs may race); the loser reuses the result.
+exec 9> "$out/.lock"
+flock 9
+if up_to_date; then
     report
     exit 0
 fi
@@ -40,9 +51,13 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/pyvirt-guest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# --- the kernel: whatever linux-image-cloud-amd64 points at today -------------
-pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null \
-      | sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n1)
+# --- the kernel: Debian 12's cloud kernel (what linux-image-cloud-amd64 points at) ---
+# PYVIRT_GUEST_KERNEL_PKG=linux-image-6.12.…-cloud-amd64 picks another (modules .ko.xz are fine).
+pkg=${PYVIRT_GUEST_KERNEL_PKG:-}
+if [ -z "$pkg" ]; then
+    pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null \
+          | sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n1)
+fi
 if [ -z "$pkg" ]; then
     pkg=$(apt-cache pkgnames linux-image- | grep -E '^linux-image-[0-9].*-cloud-amd64$' \
           | sort -V | tail -n1)
@@ -58,15 +73,22 @@ moddir=$work/pkg/lib/modules/$kver/kernel
 tree=$work/root
 mkdir -p "$tree/bin" "$tree/sbin" "$tree/etc/acpi" "$tree/lib/modules" "$tree/dev"
 : > "$tree/lib/modules/load-order"
-module_path() { find "$moddir" -name "$1.ko" | head -n1; }
+module_path() { find "$moddir" -name "$1.ko" -o -name "$1.ko.xz" | head -n1; }
 add_module() {
     grep -qx "$1" "$tree/lib/modules/load-order" && return 0
     path=$(module_path "$1")
-    [ -n "$path" ] || { echo "build-test-guest: module $1 not in $pkg" >&2; exit 1; }
-    deps=$(tr '\0' '\n' < "$path" | sed -n 's/^depends=//p' | tr ',' ' ')
+    if [ -z "$path" ]; then
+        # built into this kernel: nothing to load
+        grep -q "/$1\.ko\$" "$moddir/../modules.builtin" 2>/dev/null && return 0
+        echo "build-test-guest: module $1 not in $pkg" >&2
+        exit 1
+    fi
+    case "$path" in
+        *.xz) xz -dc "$path" > "$tree/lib/modules/$1.ko" ;;
+        *) cp "$path" "$tree/lib/modules/$1.ko" ;;
+    esac
+    deps=$(tr '\0' '\n' < "$tree/lib/modules/$1.ko" | sed -n 's/^depends=//p' | tr ',' ' ')
     for dep in $deps; do add_module "$dep"; done
-    # the recursive calls reuse $path: look it up again before copying
-    cp "$(module_path "$1")" "$tree/lib/modules/$1.ko"
     echo "$1" >> "$tree/lib/modules/load-order"
 }
 for mod in $wanted; do add_module "$mod"; done
@@ -80,6 +102,8 @@ install -m 755 "$here/guest/init" "$tree/init"
 for f in pyvirt-blk pyvirt-hotplug pyvirt-dhcp pyvirt-poweroff; do
     install -m 755 "$here/guest/$f" "$tree/bin/$f"
 done
+# acpid runs an action relative to its config directory
+ln -s /bin/pyvirt-poweroff "$tree/etc/acpi/power"
 cp "$here/guest/acpid.conf" "$here/guest/mdev.conf" "$here/guest/profile" "$tree/etc/"
 (cd "$tree" && find . | cpio -o -H newc --quiet | gzip -9) > "$initrd.tmp"
 cp "$work/pkg/boot/vmlinuz-$kver" "$kernel.tmp"

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 #   busybox-static cpio                        the tiny test guest's initramfs
 #   dnsmasq iproute2 nftables                  virtual networks (DHCP/DNS, bridges, NAT)
 APT_PACKAGES=(python3-venv python3-dev gcc pkg-config libvirt-clients python3-libvirt libvirt-dev
-              qemu-system-x86 qemu-utils busybox-static cpio dnsmasq iproute2 nftables)
+              qemu-system-x86 qemu-utils busybox-static cpio xz-utils dnsmasq iproute2 nftables)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
