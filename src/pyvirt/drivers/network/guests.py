@@ -1,0 +1,80 @@
+"""What guests see of a network: taps plugged into its bridge, and its DHCP leases.
+
+Called with the driver state's lock held (from ``NetworkDriver``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pyvirt.drivers.network.state import NetworkDriverState
+from pyvirt.errors import (
+    VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NETWORK, error,
+)
+from pyvirt.network import dnsmasq
+from pyvirt.objects.network_obj import NetworkObj
+
+IP_ADDR_TYPE_IPV4, IP_ADDR_TYPE_IPV6 = 0, 1
+
+
+def attach(state: NetworkDriverState, net: NetworkObj, mac: str, ifname_hint: str | None,
+           *, want_fd: bool) -> tuple[str, int | None, str]:
+    """A tap for guest NIC ``mac`` on running network ``net``: (tap, fd or None, bridge)."""
+    if not net.active:
+        raise error(VIR_ERR_OPERATION_INVALID, f"network '{net.name}' is not active",
+                    domain=VIR_FROM_NETWORK)
+    runtime = state.runtime[net.uuid]
+    if not runtime.bridge:
+        raise error(VIR_ERR_CONFIG_UNSUPPORTED, f"network '{net.name}' has no bridge to plug "
+                    "a guest interface into", domain=VIR_FROM_NETWORK)
+    tap, fd = state.host.create_tap(runtime.bridge, mac, ifname_hint, want_fd=want_fd,
+                                    mtu=net.definition.mtu)
+    if net.definition.port_isolated:
+        try:
+            state.host.set_port_isolated(tap)
+        except BaseException:
+            state.host.delete_link(tap)
+            raise
+    runtime.ports[tap] = mac.lower()
+    state.save_status(net)
+    return tap, fd, runtime.bridge
+
+
+def detach(state: NetworkDriverState, tap: str) -> bool:
+    """Remove a tap :func:`attach` made; False when no network of ``state`` has it."""
+    for uuid, runtime in state.runtime.items():
+        if tap in runtime.ports:
+            del runtime.ports[tap]
+            state.host.delete_link(tap)
+            net = state.nets.find_by_uuid(uuid)
+            if net is not None:
+                state.save_status(net)
+            return True
+    return False
+
+
+def dhcp_leases(state: NetworkDriverState, net: NetworkObj,
+                mac: str | None) -> list[dict[str, Any]]:
+    """virNetworkGetDHCPLeases from dnsmasq's lease file, unexpired ones only, in
+    libvirt-python's dict shape."""
+    files = dnsmasq.DnsmasqFiles(state.dirs.run, net.name)
+    try:
+        text = files.leases.read_text()
+    except OSError:
+        return []
+    now = int(time.time())
+    found = []
+    for lease in dnsmasq.parse_leases(text):
+        if lease.expiry and lease.expiry < now:
+            continue
+        if mac is not None and (lease.mac or "").lower() != mac.lower():
+            continue
+        found.append({
+            "iface": net.definition.bridge_name, "expirytime": lease.expiry,
+            "type": IP_ADDR_TYPE_IPV6 if ":" in lease.ip else IP_ADDR_TYPE_IPV4,
+            "mac": lease.mac, "iaid": lease.iaid, "ipaddr": lease.ip,
+            "prefix": state.subnet_prefix(net, lease.ip),
+            "hostname": lease.hostname, "clientid": lease.clientid,
+        })
+    return found
