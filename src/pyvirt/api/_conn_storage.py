@@ -93,6 +93,15 @@ class ConnectStorage:
         return virStoragePool(self, self._pool("storage_pool_create_xml",
                                                "virStoragePoolCreateXML")(xmlDesc, flags))
 
+    def getStoragePoolCapabilities(self, flags=0) -> str:  # noqa: N802
+        return self._pool("connect_get_storage_pool_capabilities",
+                          "virConnectGetStoragePoolCapabilities")(flags)
+
+    def findStoragePoolSources(self, type, srcSpec, flags=0) -> str:  # noqa: N802,N803,A002
+        self._check_writable("virConnectFindStoragePoolSources", VIR_FROM_STORAGE)
+        return self._pool("connect_find_storage_pool_sources",
+                          "virConnectFindStoragePoolSources")(type, srcSpec, flags)
+
     def storageVolLookupByKey(self, key) -> virStorageVol:  # noqa: N802
         check_not_none(key, "key", "virStorageVolLookupByKey", VIR_FROM_STORAGE)
         return virStorageVol(self, self._pool("storage_vol_lookup_by_key",

@@ -161,6 +161,9 @@ class virStorageVol(_StorageHandle):  # noqa: N801 - libvirt-python's name
     def info(self) -> list[int]:
         return list(self._call("storage_vol_get_info", "virStorageVolGetInfo"))
 
+    def infoFlags(self, flags=0) -> list[int]:  # noqa: N802
+        return list(self._call("storage_vol_get_info_flags", "virStorageVolGetInfoFlags", flags))
+
     def XMLDesc(self, flags=0) -> str:  # noqa: N802
         return self._call("storage_vol_get_xml_desc", "virStorageVolGetXMLDesc", flags)
 
@@ -170,6 +173,10 @@ class virStorageVol(_StorageHandle):  # noqa: N801 - libvirt-python's name
 
     def wipe(self, flags=0) -> int:
         self._change("storage_vol_wipe", "virStorageVolWipe", flags)
+        return 0
+
+    def wipePattern(self, algorithm, flags=0) -> int:  # noqa: N802
+        self._change("storage_vol_wipe_pattern", "virStorageVolWipePattern", algorithm, flags)
         return 0
 
     def resize(self, capacity, flags=0) -> int:
