@@ -1,0 +1,16 @@
+"""Registers every command family, in the order virsh's help lists groups."""
+
+from pyvirt.cli.command import group
+
+group("domain", "Domain Management")
+group("monitor", "Domain Monitoring")
+group("events", "Domain Events")
+group("host", "Host and Hypervisor")
+group("network", "Networking")
+group("snapshot", "Snapshot")
+group("pool", "Storage Pool")
+group("volume", "Storage Volume")
+group("virsh", "Virsh itself")
+
+from pyvirt.cli import (  # noqa: E402,F401 - imported for their registrations
+    builtin, domain, edit, event, host, monitor, network, pool, snapshot, volume)
