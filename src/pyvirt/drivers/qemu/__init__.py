@@ -13,3 +13,9 @@ Groundwork, one module per concern (none imports the driver):
 The driver itself (``driver``, ``lifecycle``, ``hotplug``, ...) builds on these.
 Nothing is imported here, so importing one module stays cheap.
 """
+
+
+def register() -> None:
+    """Add the QEMU driver to pyvirt's registry (called by pyvirt.api._registry)."""
+    from pyvirt.drivers.qemu.driver import register as register_qemu
+    register_qemu()

@@ -1,0 +1,790 @@
+"""The QEMU hypervisor driver: ``qemu:///embed?root=DIR``, ``qemu:///system``,
+``qemu:///session``.
+
+Every connection of the process to one root shares one
+:class:`~pyvirt.drivers.qemu.driver_state.QemuDriverState` (domains, running
+QEMUs, events); :func:`register` adds :class:`QemuDriver` to pyvirt's registry.
+
+:class:`QemuHypervisor` is the ``HypervisorConnection`` table one connection
+sees. Entry points take the state's lock for the whole operation and deliver
+the events they queued after releasing it. QMP events and process exits are
+handled on the state's worker thread, under the same lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import socket
+import uuid as uuidlib
+from typing import Any, Callable
+
+from pyvirt.drivers.base import (
+    DomainRef, DriverConnection, HypervisorConnection, SnapshotRef, register_driver,
+)
+from pyvirt.drivers.qemu import console, host, hotplug, lifecycle, save, snapshot, state_dir, stats
+from pyvirt.drivers.qemu.defaults import parse_definition
+from pyvirt.drivers.qemu.driver_state import (
+    QemuDriverState, forget_state_for_tests, start_domain, state_for,
+)
+from pyvirt.drivers.qemu.runtime import DomainRuntime
+from pyvirt.errors import (
+    VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INVALID_ARG,
+    VIR_ERR_NO_DOMAIN, VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_FAILED,
+    VIR_ERR_OPERATION_INVALID, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU,
+    error, libvirtError,
+)
+from pyvirt.objects import numbers as n
+from pyvirt.objects.domain_obj import DomainObj
+from pyvirt.objects.numbers import DomainEvent as E
+
+log = logging.getLogger(__name__)
+
+LIB_VERSION = 9000000
+
+
+def unsupported_flags(flags: int, function: str) -> libvirtError:
+    return libvirtError(f"unsupported flags (0x{flags:x}) in function {function}",
+                        code=VIR_ERR_INVALID_ARG, domain=VIR_FROM_QEMU)
+
+
+def check_flags(flags: int, allowed: int, function: str) -> None:
+    if flags & ~allowed:
+        raise unsupported_flags(flags & ~allowed, function)
+
+
+def _now_error_no_domain(ref: DomainRef) -> libvirtError:
+    return error(VIR_ERR_NO_DOMAIN,
+                 f"no domain with matching uuid '{uuidlib.UUID(bytes=ref.uuid)}' ({ref.name})",
+                 domain=VIR_FROM_QEMU)
+
+
+def _events(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Deliver the events an entry point queued once its locks are released."""
+
+    @functools.wraps(method)
+    def wrapper(self: "QemuHypervisor", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.drv.events.flush()
+
+    return wrapper
+
+
+# --- the connection table -----------------------------------------------------------
+class QemuHypervisor(HypervisorConnection):
+    """One connection's view of a :class:`QemuDriverState`."""
+
+    def __init__(self, drv: QemuDriverState, uri: str) -> None:
+        self.drv = drv
+        self.uri = uri
+        self._closed = False
+        #: domains started with VIR_DOMAIN_START_AUTODESTROY through this connection
+        self._autodestroy: set[bytes] = set()
+
+    def _dom(self, ref: DomainRef) -> DomainObj:
+        dom = self.drv.domains.find_by_uuid(bytes(ref.uuid))
+        if dom is None:
+            raise _now_error_no_domain(ref)
+        return dom
+
+    _ref = staticmethod(QemuDriverState.ref)
+
+    # --- connection ---------------------------------------------------------------
+    def connect_close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.drv.events.deregister_owner(self)
+        with self.drv.lock:
+            for uuid in self._autodestroy:
+                dom = self.drv.domains.find_by_uuid(uuid)
+                if dom is not None and dom.active:
+                    try:
+                        lifecycle.destroy(self.drv, dom)
+                    except libvirtError as err:
+                        log.error("autodestroy of '%s' failed: %s", dom.name, err)
+        self.drv.events.flush()
+
+    def _note_autodestroy(self, dom: DomainObj, flags: int) -> None:
+        if flags & n.START_AUTODESTROY:
+            self._autodestroy.add(dom.uuid)
+
+    def connect_get_type(self) -> str:
+        return "QEMU"
+
+    def connect_get_version(self) -> int:
+        return self.drv.qemu_version()
+
+    def connect_get_lib_version(self) -> int:
+        return LIB_VERSION
+
+    def connect_get_hostname(self) -> str:
+        return socket.gethostname()
+
+    def connect_get_uri(self) -> str:
+        return self.uri
+
+    def connect_is_alive(self) -> bool:
+        return not self._closed
+
+    def connect_is_secure(self) -> bool:
+        return True
+
+    def connect_is_encrypted(self) -> bool:
+        return False
+
+    def connect_get_capabilities(self) -> str:
+        """This host and the QEMU guest it runs (kvm only where KVM really works)."""
+        from pyvirt.drivers.qemu import probe
+
+        qemu = self.drv.host()
+        try:
+            machines = probe.probe_capabilities(qemu.binary, str(self.drv.dirs.cache)).machines
+        except (libvirtError, OSError):
+            machines = []
+        return host.capabilities_xml(qemu, machines)
+
+    def connect_get_domain_capabilities(self, emulatorbin: str | None = None,
+                                        arch: str | None = None, machine: str | None = None,
+                                        virttype: str | None = None, flags: int = 0) -> str:
+        check_flags(flags, 0, "qemuConnectGetDomainCapabilities")
+        from pyvirt.drivers.qemu import probe
+
+        qemu = self.drv.host()
+        try:
+            found = probe.probe_capabilities(qemu.binary, str(self.drv.dirs.cache))
+        except (libvirtError, OSError):
+            found = None
+        return host.domain_capabilities_xml(qemu, found, emulatorbin, arch, machine, virttype)
+
+    def connect_get_max_vcpus(self, hv_type: str | None = None) -> int:
+        return 255
+
+    def node_get_info(self) -> list:
+        cpus = os.cpu_count() or 1
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mhz = 0
+        try:
+            with open("/proc/cpuinfo") as handle:
+                for line in handle:
+                    if line.startswith("cpu MHz"):
+                        mhz = int(float(line.split(":")[1]))
+                        break
+        except (OSError, ValueError):
+            pass
+        return ["x86_64", pages // (1024 * 1024), cpus, mhz, 1, 1, cpus, 1]
+
+    def node_get_free_memory(self) -> int:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+    # --- lookup and listing -----------------------------------------------------------
+    def domain_lookup_by_name(self, name: str) -> DomainRef:
+        dom = self.drv.domains.find_by_name(name)
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'",
+                        domain=VIR_FROM_QEMU)
+        return self._ref(dom)
+
+    def domain_lookup_by_uuid(self, uuid: bytes) -> DomainRef:
+        dom = self.drv.domains.find_by_uuid(bytes(uuid))
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, "no domain with matching uuid "
+                        f"'{uuidlib.UUID(bytes=bytes(uuid))}'", domain=VIR_FROM_QEMU)
+        return self._ref(dom)
+
+    def domain_lookup_by_id(self, dom_id: int) -> DomainRef:
+        dom = self.drv.domains.find_by_id(dom_id)
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching id {dom_id}",
+                        domain=VIR_FROM_QEMU)
+        return self._ref(dom)
+
+    def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
+        return [self._ref(d) for d in self.drv.domains.list(flags)]
+
+    def connect_num_of_domains(self) -> int:
+        return len(self.drv.domains.list(n.LIST_DOMAINS_ACTIVE))
+
+    def connect_list_domains(self, maxids: int = -1) -> list[int]:
+        ids = [d.id for d in self.drv.domains.list(n.LIST_DOMAINS_ACTIVE)]
+        return ids if maxids < 0 else ids[:maxids]
+
+    def connect_num_of_defined_domains(self) -> int:
+        return len(self.drv.domains.list(n.LIST_DOMAINS_INACTIVE))
+
+    def connect_list_defined_domains(self, maxnames: int = -1) -> list[str]:
+        names = [d.name for d in self.drv.domains.list(n.LIST_DOMAINS_INACTIVE)]
+        return names if maxnames < 0 else names[:maxnames]
+
+    def domain_get_id(self, ref: DomainRef) -> int:
+        dom = self._dom(ref)
+        return dom.id if dom.active else -1
+
+    # --- definition ---------------------------------------------------------------------
+    def _check_duplicates(self, name: str, uuid: bytes, live: bool) -> DomainObj | None:
+        same_uuid = self.drv.domains.find_by_uuid(uuid)
+        if same_uuid is not None:
+            if same_uuid.name != name:
+                raise error(VIR_ERR_OPERATION_FAILED,
+                            f"domain '{same_uuid.name}' is already defined with uuid "
+                            f"{same_uuid.uuid_str}", domain=VIR_FROM_DOMAIN)
+            if live and same_uuid.active:
+                raise error(VIR_ERR_OPERATION_INVALID,
+                            f"domain '{name}' is already active", domain=VIR_FROM_DOMAIN)
+            return same_uuid
+        same_name = self.drv.domains.find_by_name(name)
+        if same_name is not None:
+            raise error(VIR_ERR_OPERATION_FAILED,
+                        f"domain '{name}' already exists with uuid {same_name.uuid_str}",
+                        domain=VIR_FROM_DOMAIN)
+        return None
+
+    @_events
+    def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
+        check_flags(flags, n.DEFINE_VALIDATE, "qemuDomainDefineXMLFlags")
+        ddef, warnings = self.drv.parse(xml, bool(flags & n.DEFINE_VALIDATE))
+        name, uuid = ddef.name.strip(), uuidlib.UUID(ddef.uuid).bytes
+        with self.drv.lock:
+            dom = self._check_duplicates(name, uuid, live=False)
+            state_dir.save_config(self.drv.dirs, name, ddef.to_xml(inactive=True))
+            if dom is None:
+                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid, persistent_def=ddef))
+                detail = n.DEFINED_ADDED
+            else:
+                detail = n.DEFINED_UPDATED
+                dom.persistent_def = ddef
+            dom.messages = warnings
+            lifecycle.lifecycle_event(self.drv, dom, E.DEFINED, detail)
+            return self._ref(dom)
+
+    def domain_define_xml(self, xml: str) -> DomainRef:
+        return self.domain_define_xml_flags(xml, 0)
+
+    @_events
+    def domain_create_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        check_flags(flags, n.START_PAUSED | n.START_AUTODESTROY | n.START_VALIDATE,
+                    "qemuDomainCreateXML")
+        ddef, warnings = self.drv.parse(xml, bool(flags & n.START_VALIDATE))
+        name, uuid = ddef.name.strip(), uuidlib.UUID(ddef.uuid).bytes
+        with self.drv.lock:
+            dom = self._check_duplicates(name, uuid, live=True)
+            added = dom is None
+            if added:
+                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid))
+            try:
+                lifecycle.start(self.drv, dom, flags, live=ddef)
+            except Exception:
+                if added:
+                    self.drv.domains.remove(dom)
+                raise
+            dom.messages = warnings
+            self._note_autodestroy(dom, flags)
+            return self._ref(dom)
+
+    @_events
+    def domain_undefine_flags(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, n.UNDEFINE_MANAGED_SAVE | n.UNDEFINE_SNAPSHOTS_METADATA
+                    | n.UNDEFINE_NVRAM | n.UNDEFINE_KEEP_NVRAM
+                    | n.UNDEFINE_CHECKPOINTS_METADATA | n.UNDEFINE_TPM | n.UNDEFINE_KEEP_TPM,
+                    "qemuDomainUndefineFlags")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if not dom.persistent:
+                raise error(VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain",
+                            domain=VIR_FROM_QEMU)
+            if dom.managed_save is not None:
+                if not flags & n.UNDEFINE_MANAGED_SAVE:
+                    raise error(VIR_ERR_OPERATION_INVALID,
+                                "Refusing to undefine while domain managed save image exists",
+                                domain=VIR_FROM_QEMU)
+                state_dir.remove_file(self.drv.dirs.managed_save_path(dom.name))
+                dom.managed_save = None
+            if len(dom.snapshots) and not dom.active:
+                if not flags & n.UNDEFINE_SNAPSHOTS_METADATA:
+                    raise error(VIR_ERR_OPERATION_INVALID,
+                                f"cannot delete inactive domain with {len(dom.snapshots)} "
+                                "snapshots", domain=VIR_FROM_QEMU)
+                shutil.rmtree(self.drv.dirs.snapshot_dir(dom.name), ignore_errors=True)
+                dom.snapshots.clear()
+            state_dir.delete_config(self.drv.dirs, dom.name)
+            lifecycle.lifecycle_event(self.drv, dom, E.UNDEFINED, n.UNDEFINED_REMOVED)
+            dom.persistent_def = None
+            dom.autostart = False
+            if not dom.active:
+                self.drv.domains.remove(dom)
+            else:
+                lifecycle.save_status(self.drv, dom)
+
+    def domain_undefine(self, ref: DomainRef) -> None:
+        self.domain_undefine_flags(ref, 0)
+
+    def domain_get_xml_desc(self, ref: DomainRef, flags: int = 0) -> str:
+        check_flags(flags, n.XML_SECURE | n.XML_INACTIVE | n.XML_UPDATE_CPU | n.XML_MIGRATABLE,
+                    "qemuDomainGetXMLDesc")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            secure = bool(flags & n.XML_SECURE)
+            if flags & n.XML_INACTIVE and dom.persistent:
+                return dom.persistent_def.to_xml(secure=secure, inactive=True)
+            return dom.current_def.to_xml(secure=secure, inactive=not dom.active)
+
+    def domain_get_messages(self, ref: DomainRef, flags: int = 0) -> list[str]:
+        return list(self._dom(ref).messages)
+
+    def domain_get_autostart(self, ref: DomainRef) -> bool:
+        return self._dom(ref).autostart
+
+    def domain_set_autostart(self, ref: DomainRef, autostart: bool) -> None:
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if not dom.persistent:
+                raise error(VIR_ERR_OPERATION_INVALID,
+                            "cannot set autostart for transient domain", domain=VIR_FROM_QEMU)
+            state_dir.set_autostart(self.drv.dirs, dom.name, bool(autostart))
+            dom.autostart = bool(autostart)
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @_events
+    def domain_create_with_flags(self, ref: DomainRef, flags: int = 0) -> DomainRef:
+        check_flags(flags, n.START_PAUSED | n.START_AUTODESTROY | n.START_BYPASS_CACHE
+                    | n.START_FORCE_BOOT, "qemuDomainCreateWithFlags")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            start_domain(self.drv, dom, flags)
+            self._note_autodestroy(dom, flags)
+            return self._ref(dom)
+
+    def domain_create(self, ref: DomainRef) -> DomainRef:
+        return self.domain_create_with_flags(ref, 0)
+
+    @_events
+    def domain_destroy_flags(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 1, "qemuDomainDestroyFlags")
+        with self.drv.lock:
+            lifecycle.destroy(self.drv, self._dom(ref), flags)
+
+    def domain_destroy(self, ref: DomainRef) -> None:
+        self.domain_destroy_flags(ref, 0)
+
+    @_events
+    def domain_shutdown_flags(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 1, "qemuDomainShutdownFlags")   # ACPI_POWER_BTN only
+        with self.drv.lock:
+            lifecycle.shutdown(self.drv, self._dom(ref))
+
+    def domain_shutdown(self, ref: DomainRef) -> None:
+        self.domain_shutdown_flags(ref, 0)
+
+    @_events
+    def domain_reboot(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 1, "qemuDomainReboot")
+        with self.drv.lock:
+            lifecycle.reboot(self.drv, self._dom(ref))
+
+    @_events
+    def domain_reset(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 0, "qemuDomainReset")
+        with self.drv.lock:
+            lifecycle.reset(self.drv, self._dom(ref))
+
+    @_events
+    def domain_suspend(self, ref: DomainRef) -> None:
+        with self.drv.lock:
+            lifecycle.suspend(self.drv, self._dom(ref))
+
+    @_events
+    def domain_resume(self, ref: DomainRef) -> None:
+        with self.drv.lock:
+            lifecycle.resume(self.drv, self._dom(ref))
+
+    # --- save / restore ---------------------------------------------------------------
+    @_events
+    def domain_save_flags(self, ref: DomainRef, to: str, dxml: str | None = None,
+                          flags: int = 0) -> None:
+        check_flags(flags, n.SAVE_BYPASS_CACHE | n.SAVE_RUNNING | n.SAVE_PAUSED,
+                    "qemuDomainSaveFlags")
+        if dxml:
+            raise error(VIR_ERR_CONFIG_UNSUPPORTED, "an alternate XML for the save image is "
+                        "not supported yet", domain=VIR_FROM_QEMU)
+        with self.drv.lock:
+            save.save(self.drv, self._dom(ref), os.path.abspath(to))
+
+    def domain_save(self, ref: DomainRef, to: str) -> None:
+        self.domain_save_flags(ref, to, None, 0)
+
+    @_events
+    def domain_restore_flags(self, frm: str, dxml: str | None = None, flags: int = 0) -> None:
+        check_flags(flags, n.SAVE_BYPASS_CACHE | n.SAVE_RUNNING | n.SAVE_PAUSED,
+                    "qemuDomainRestoreFlags")
+        path = os.path.abspath(frm)
+        xml, running, offset = save.read_save_header(path)
+        live = self.drv.parse(dxml or xml)[0]
+        name, uuid = live.name.strip(), uuidlib.UUID(live.uuid).bytes
+        with self.drv.lock:
+            dom = self._check_duplicates(name, uuid, live=True)
+            added = dom is None
+            if added:
+                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid))
+            try:
+                save.restore(self.drv, dom, path, live, running, offset, flags)
+            except Exception:
+                if added:
+                    self.drv.domains.remove(dom)
+                raise
+
+    def domain_restore(self, frm: str) -> None:
+        self.domain_restore_flags(frm, None, 0)
+
+    @_events
+    def domain_managed_save(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, n.SAVE_BYPASS_CACHE | n.SAVE_RUNNING | n.SAVE_PAUSED,
+                    "qemuDomainManagedSave")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if not dom.persistent:
+                raise error(VIR_ERR_OPERATION_INVALID,
+                            "cannot do managed save for transient domain", domain=VIR_FROM_QEMU)
+            lifecycle.require_active(dom)
+            path = self.drv.dirs.managed_save_path(dom.name)
+            self.drv.dirs.create()
+            save.save(self.drv, dom, str(path))
+            dom.managed_save = str(path)
+
+    def domain_has_managed_save_image(self, ref: DomainRef, flags: int = 0) -> bool:
+        check_flags(flags, 0, "qemuDomainHasManagedSaveImage")
+        return self._dom(ref).managed_save is not None
+
+    def domain_managed_save_remove(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 0, "qemuDomainManagedSaveRemove")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            path = self.drv.dirs.managed_save_path(dom.name)
+            if dom.managed_save is None or not path.exists():
+                raise error(VIR_ERR_SYSTEM_ERROR, f"Failed to remove managed save file "
+                            f"'{path}': No such file or directory", domain=VIR_FROM_QEMU)
+            state_dir.remove_file(path)
+            dom.managed_save = None
+
+    # --- info ---------------------------------------------------------------------------
+    def domain_get_state(self, ref: DomainRef, flags: int = 0) -> list[int]:
+        check_flags(flags, 0, "qemuDomainGetState")
+        dom = self._dom(ref)
+        return [int(dom.state), int(dom.reason)]
+
+    def domain_get_info(self, ref: DomainRef) -> list[int]:
+        with self.drv.lock:
+            dom = self._dom(ref)
+            ddef = dom.current_def
+            rt = self.drv.runtimes.get(dom.uuid)
+            cpu_time = sum(stats.process_times(rt.pid)) if rt is not None else 0
+            return [int(dom.state), ddef.memory_kib or 0,
+                    ddef.current_memory_kib or ddef.memory_kib or 0,
+                    ddef.vcpus_current or ddef.vcpus or 1, cpu_time]
+
+    def domain_is_active(self, ref: DomainRef) -> bool:
+        return self._dom(ref).active
+
+    def domain_is_persistent(self, ref: DomainRef) -> bool:
+        return self._dom(ref).persistent
+
+    def domain_is_updated(self, ref: DomainRef) -> bool:
+        return self._dom(ref).updated
+
+    def domain_get_os_type(self, ref: DomainRef) -> str:
+        return self._dom(ref).current_def.os_type or "hvm"
+
+    def domain_get_max_memory(self, ref: DomainRef) -> int:
+        return self._dom(ref).current_def.memory_kib or 0
+
+    def domain_get_max_vcpus(self, ref: DomainRef) -> int:
+        dom = self._dom(ref)
+        if not dom.active:
+            raise lifecycle.not_running()
+        return dom.live_def.vcpus or 1
+
+    # --- devices ------------------------------------------------------------------------
+    @_events
+    def domain_attach_device_flags(self, ref: DomainRef, xml: str, flags: int = 0) -> None:
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG, "qemuDomainAttachDeviceFlags")
+        with self.drv.lock:
+            hotplug.attach(self.drv, self._dom(ref), xml, flags)
+
+    def domain_attach_device(self, ref: DomainRef, xml: str) -> None:
+        self.domain_attach_device_flags(ref, xml, n.AFFECT_LIVE)
+
+    @_events
+    def domain_detach_device_flags(self, ref: DomainRef, xml: str, flags: int = 0) -> None:
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG, "qemuDomainDetachDeviceFlags")
+        with self.drv.lock:
+            hotplug.detach(self.drv, self._dom(ref), xml, flags)
+
+    def domain_detach_device(self, ref: DomainRef, xml: str) -> None:
+        self.domain_detach_device_flags(ref, xml, n.AFFECT_LIVE)
+
+    # --- snapshots ----------------------------------------------------------------------
+    def _snap(self, snap_ref: SnapshotRef) -> tuple[DomainObj, Any]:
+        dom = self._dom(snap_ref.domain)
+        return dom, snapshot.find(dom, snap_ref.name)
+
+    @_events
+    def domain_snapshot_create_xml(self, ref: DomainRef, xml: str,
+                                   flags: int = 0) -> SnapshotRef:
+        check_flags(flags, snapshot.CREATE_FLAGS, "qemuDomainSnapshotCreateXML")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            snap = snapshot.create(self.drv, dom, xml, flags)
+            return SnapshotRef(self._ref(dom), snap.name)
+
+    def _snapshot_matches(self, dom: DomainObj, snap: Any, flags: int) -> bool:
+        tree = dom.snapshots
+        leaves = flags & (n.SNAPSHOT_LIST_LEAVES | n.SNAPSHOT_LIST_NO_LEAVES)
+        if leaves == n.SNAPSHOT_LIST_LEAVES and not tree.is_leaf(snap.name):
+            return False
+        if leaves == n.SNAPSHOT_LIST_NO_LEAVES and tree.is_leaf(snap.name):
+            return False
+        meta = flags & (n.SNAPSHOT_LIST_METADATA | n.SNAPSHOT_LIST_NO_METADATA)
+        if meta == n.SNAPSHOT_LIST_NO_METADATA:
+            return False
+        kinds = flags & (n.SNAPSHOT_LIST_INACTIVE | n.SNAPSHOT_LIST_ACTIVE
+                         | n.SNAPSHOT_LIST_DISK_ONLY)
+        if kinds:
+            kind = (n.SNAPSHOT_LIST_DISK_ONLY if snap.disk_only else
+                    n.SNAPSHOT_LIST_INACTIVE if snap.state == "shutoff" else
+                    n.SNAPSHOT_LIST_ACTIVE)
+            if not kinds & kind:
+                return False
+        where = flags & (n.SNAPSHOT_LIST_INTERNAL | n.SNAPSHOT_LIST_EXTERNAL)
+        return not where or bool(where & n.SNAPSHOT_LIST_INTERNAL)
+
+    def _snapshots(self, dom: DomainObj, pool: list, flags: int) -> list:
+        found = [s for s in pool if self._snapshot_matches(dom, s, flags)]
+        return sorted(found, key=lambda s: (s.creation_time, s.name))
+
+    def domain_list_all_snapshots(self, ref: DomainRef, flags: int = 0) -> list[SnapshotRef]:
+        check_flags(flags, 0x7FF, "qemuDomainListAllSnapshots")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            pool = dom.snapshots.roots() if flags & n.SNAPSHOT_LIST_ROOTS else list(dom.snapshots)
+            return [SnapshotRef(self._ref(dom), s.name)
+                    for s in self._snapshots(dom, pool, flags & ~n.SNAPSHOT_LIST_ROOTS)]
+
+    def domain_snapshot_num(self, ref: DomainRef, flags: int = 0) -> int:
+        return len(self.domain_list_all_snapshots(ref, flags))
+
+    def domain_snapshot_list_names(self, ref: DomainRef, maxnames: int = -1,
+                                   flags: int = 0) -> list[str]:
+        names = [s.name for s in self.domain_list_all_snapshots(ref, flags)]
+        return names if maxnames < 0 else names[:maxnames]
+
+    def domain_snapshot_lookup_by_name(self, ref: DomainRef, name: str,
+                                       flags: int = 0) -> SnapshotRef:
+        check_flags(flags, 0, "qemuDomainSnapshotLookupByName")
+        dom = self._dom(ref)
+        return SnapshotRef(self._ref(dom), snapshot.find(dom, name).name)
+
+    def domain_has_current_snapshot(self, ref: DomainRef, flags: int = 0) -> bool:
+        check_flags(flags, 0, "qemuDomainHasCurrentSnapshot")
+        return self._dom(ref).snapshots.current is not None
+
+    def domain_snapshot_current(self, ref: DomainRef, flags: int = 0) -> SnapshotRef:
+        check_flags(flags, 0, "qemuDomainSnapshotCurrent")
+        dom = self._dom(ref)
+        if dom.snapshots.current is None:
+            raise error(VIR_ERR_NO_DOMAIN_SNAPSHOT, "the domain does not have a current "
+                        "snapshot", domain=VIR_FROM_QEMU)
+        return SnapshotRef(self._ref(dom), dom.snapshots.current)
+
+    def domain_snapshot_get_xml_desc(self, snap_ref: SnapshotRef, flags: int = 0) -> str:
+        check_flags(flags, n.XML_SECURE, "qemuDomainSnapshotGetXMLDesc")
+        with self.drv.lock:
+            return self._snap(snap_ref)[1].definition.to_xml(secure=bool(flags & n.XML_SECURE))
+
+    def domain_snapshot_get_parent(self, snap_ref: SnapshotRef, flags: int = 0) -> SnapshotRef:
+        check_flags(flags, 0, "qemuDomainSnapshotGetParent")
+        dom, snap = self._snap(snap_ref)
+        if snap.parent is None:
+            raise error(VIR_ERR_NO_DOMAIN_SNAPSHOT,
+                        f"snapshot '{snap.name}' does not have a parent", domain=VIR_FROM_QEMU)
+        return SnapshotRef(self._ref(dom), snap.parent)
+
+    def domain_snapshot_list_all_children(self, snap_ref: SnapshotRef,
+                                          flags: int = 0) -> list[SnapshotRef]:
+        check_flags(flags, 0x7FF, "qemuDomainSnapshotListAllChildren")
+        with self.drv.lock:
+            dom, snap = self._snap(snap_ref)
+            pool = (dom.snapshots.descendants(snap.name) if flags & n.SNAPSHOT_LIST_DESCENDANTS
+                    else dom.snapshots.children(snap.name))
+            return [SnapshotRef(self._ref(dom), s.name)
+                    for s in self._snapshots(dom, pool, flags & ~n.SNAPSHOT_LIST_DESCENDANTS)]
+
+    def domain_snapshot_num_children(self, snap_ref: SnapshotRef, flags: int = 0) -> int:
+        return len(self.domain_snapshot_list_all_children(snap_ref, flags))
+
+    def domain_snapshot_is_current(self, snap_ref: SnapshotRef, flags: int = 0) -> bool:
+        check_flags(flags, 0, "qemuDomainSnapshotIsCurrent")
+        dom, snap = self._snap(snap_ref)
+        return dom.snapshots.current == snap.name
+
+    def domain_snapshot_has_metadata(self, snap_ref: SnapshotRef, flags: int = 0) -> bool:
+        check_flags(flags, 0, "qemuDomainSnapshotHasMetadata")
+        self._snap(snap_ref)
+        return True
+
+    @_events
+    def domain_revert_to_snapshot(self, snap_ref: SnapshotRef, flags: int = 0) -> None:
+        check_flags(flags, n.SNAPSHOT_REVERT_RUNNING | n.SNAPSHOT_REVERT_PAUSED
+                    | n.SNAPSHOT_REVERT_FORCE, "qemuDomainRevertToSnapshot")
+        with self.drv.lock:
+            dom, snap = self._snap(snap_ref)
+            snapshot.revert(self.drv, dom, snap, flags)
+
+    @_events
+    def domain_snapshot_delete(self, snap_ref: SnapshotRef, flags: int = 0) -> None:
+        check_flags(flags, n.SNAPSHOT_DELETE_CHILDREN | n.SNAPSHOT_DELETE_METADATA_ONLY
+                    | n.SNAPSHOT_DELETE_CHILDREN_ONLY, "qemuDomainSnapshotDelete")
+        with self.drv.lock:
+            dom, snap = self._snap(snap_ref)
+            snapshot.delete(self.drv, dom, snap, flags)
+
+    # --- console ------------------------------------------------------------------------
+    def domain_open_console(self, ref: DomainRef, dev_name: str | None, stream: Any,
+                            flags: int = 0) -> None:
+        check_flags(flags, console.CONSOLE_FORCE | console.CONSOLE_SAFE,
+                    "qemuDomainOpenConsole")
+        with self.drv.lock:
+            console.open_console(self.drv, self._dom(ref), dev_name, stream, flags)
+
+    # --- stats --------------------------------------------------------------------------
+    def _running(self, ref: DomainRef) -> tuple[DomainObj, DomainRuntime]:
+        dom = self._dom(ref)
+        lifecycle.require_active(dom)
+        return dom, lifecycle.runtime_of(self.drv, dom)
+
+    def domain_get_cpu_stats(self, ref: DomainRef, start_cpu: int, ncpus: int,
+                             flags: int = 0) -> list[dict]:
+        check_flags(flags, 0, "qemuDomainGetCPUStats")
+        with self.drv.lock:
+            return stats.cpu_stats(self._running(ref)[1], start_cpu, ncpus)
+
+    def domain_block_stats(self, ref: DomainRef, path: str) -> list[int]:
+        with self.drv.lock:
+            dom, rt = self._running(ref)
+            return stats.block_stats(dom, rt, path)
+
+    def domain_block_stats_flags(self, ref: DomainRef, path: str, nparams: int = 0,
+                                 flags: int = 0) -> dict:
+        rd_req, rd_bytes, wr_req, wr_bytes, _errs = self.domain_block_stats(ref, path)
+        return {"rd_operations": rd_req, "rd_bytes": rd_bytes, "wr_operations": wr_req,
+                "wr_bytes": wr_bytes}
+
+    def domain_memory_stats(self, ref: DomainRef, max_stats: int = 13,
+                            flags: int = 0) -> dict:
+        check_flags(flags, 0, "qemuDomainMemoryStats")
+        with self.drv.lock:
+            return stats.memory_stats(*self._running(ref))
+
+    _LIST_FILTERS = 0xFF
+
+    def connect_get_all_domain_stats(self, doms: list[DomainRef] | None, stats_bits: int,
+                                     flags: int = 0) -> list[tuple[DomainRef, dict]]:
+        check_flags(flags, self._LIST_FILTERS | n.GET_ALL_STATS_NOWAIT
+                    | n.GET_ALL_STATS_BACKING | n.GET_ALL_STATS_ENFORCE_STATS,
+                    "qemuConnectGetAllDomainStats")
+        if flags & n.GET_ALL_STATS_ENFORCE_STATS and stats_bits & ~stats.SUPPORTED:
+            raise error(VIR_ERR_ARGUMENT_UNSUPPORTED,
+                        f"Stats types bits 0x{stats_bits & ~stats.SUPPORTED:x} are not "
+                        "supported by this daemon", domain=VIR_FROM_QEMU)
+        with self.drv.lock:
+            objs = [self._dom(r) for r in doms] if doms else \
+                self.drv.domains.list(flags & self._LIST_FILTERS)
+            return [(self._ref(dom), stats.domain_record(self.drv, dom, stats_bits))
+                    for dom in objs]
+
+    # --- memory and vcpus --------------------------------------------------------------
+    @_events
+    def domain_set_memory_flags(self, ref: DomainRef, kib: int, flags: int = 0) -> None:
+        """Balloon the running guest and/or change the saved configuration."""
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG | n.MEM_MAXIMUM,
+                    "qemuDomainSetMemoryFlags")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            live, config = hotplug.selected_defs(dom, flags & ~n.MEM_MAXIMUM)
+            if flags & n.MEM_MAXIMUM:
+                if live:
+                    raise error(VIR_ERR_OPERATION_INVALID, "cannot resize the maximum memory "
+                                "on an active domain", domain=VIR_FROM_QEMU)
+                dom.persistent_def.memory_kib = kib
+                if (dom.persistent_def.current_memory_kib or 0) > kib:
+                    dom.persistent_def.current_memory_kib = kib
+                self.drv.save_config(dom)
+                return
+            for ddef in ([dom.live_def] if live else []) + ([dom.persistent_def] if config else []):
+                if kib > (ddef.memory_kib or 0):
+                    raise error(VIR_ERR_INVALID_ARG,
+                                "cannot set memory higher than max memory", domain=VIR_FROM_QEMU)
+            if live:
+                balloon = dom.live_def.node.find("devices/memballoon")
+                if balloon is None or balloon.get("model") != "virtio":
+                    raise error(VIR_ERR_OPERATION_INVALID,
+                                "Unable to change memory of active domain without the balloon "
+                                "device and guest OS balloon driver", domain=VIR_FROM_QEMU)
+                lifecycle.runtime_of(self.drv, dom).monitor.execute(
+                    "balloon", {"value": kib * 1024})
+                dom.live_def.current_memory_kib = kib
+                lifecycle.save_status(self.drv, dom)
+            if config:
+                dom.persistent_def.current_memory_kib = kib
+                self.drv.save_config(dom)
+
+    def domain_set_memory(self, ref: DomainRef, kib: int) -> None:
+        self.domain_set_memory_flags(ref, kib, n.AFFECT_LIVE)
+
+    def domain_get_vcpus_flags(self, ref: DomainRef, flags: int = 0) -> int:
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG | n.VCPU_MAXIMUM | n.VCPU_GUEST,
+                    "qemuDomainGetVcpusFlags")
+        dom = self._dom(ref)
+        live, _config = hotplug.selected_defs(dom, flags & (n.AFFECT_LIVE | n.AFFECT_CONFIG))
+        ddef = dom.live_def if live else dom.persistent_def
+        if flags & n.VCPU_MAXIMUM:
+            return ddef.vcpus or 1
+        return ddef.vcpus_current or ddef.vcpus or 1
+
+    # --- events -------------------------------------------------------------------------
+    def connect_domain_event_register_any(self, event_id: int, ref: DomainRef | None,
+                                          sink: Callable[..., None]) -> int:
+        uuid = None if ref is None else self._dom(ref).uuid
+        return self.drv.events.register(event_id, uuid, sink, self)
+
+    def connect_domain_event_deregister_any(self, callback_id: int) -> None:
+        if not self.drv.events.deregister(callback_id, self):
+            raise error(VIR_ERR_INVALID_ARG,
+                        f"could not find event callback {callback_id} for deletion",
+                        domain=VIR_FROM_QEMU)
+
+
+# --- opening ---------------------------------------------------------------------------
+class QemuDriver:
+    """Accepts local ``qemu://`` URIs (a host or transport means the remote driver)."""
+
+    name = "QEMU"
+
+    def open(self, uri: Any, flags: int, readonly: bool) -> DriverConnection | None:
+        if getattr(uri, "driver", None) != "qemu" or uri.host or uri.transport:
+            return None
+        dirs = state_dir.dirs_for_uri(uri.path or "/system", uri.param("root"))
+        drv = state_for(dirs, privileged=uri.path != "/session")
+        table = QemuHypervisor(drv, str(uri))
+        return DriverConnection(uri=str(uri), hypervisor=table, readonly=readonly)
+
+
+def register() -> None:
+    register_driver(QemuDriver())
+
+
+#: what other modules and tests import from here
+__all__ = ["QemuDriver", "QemuHypervisor", "QemuDriverState", "forget_state_for_tests",
+           "parse_definition", "register", "state_for"]

@@ -1,0 +1,224 @@
+"""One QEMU driver instance: the domains of one state layout and their QEMUs.
+
+:class:`QemuDriverState` holds the domains of one
+:class:`~pyvirt.drivers.qemu.state_dir.StateDirs` layout, their running QEMUs
+(:class:`~pyvirt.drivers.qemu.runtime.DomainRuntime`), the event broker and a
+worker thread. Every connection of the process to the same root shares it
+(:func:`state_for`). Starting it loads the persistent definitions, reattaches
+to the QEMUs still running (:mod:`~pyvirt.drivers.qemu.reattach`), loads the
+snapshot metadata and starts the autostart domains.
+
+QMP events and process exits are handed to the worker (they arrive on other
+threads and must not block them); it handles them one at a time under the
+state's lock, then delivers the events they queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import uuid as uuidlib
+from typing import Any, Callable
+
+from pyvirt.conf.domain import DomainDef
+from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.qemu import host, hotplug, lifecycle, reattach, save, snapshot, state_dir
+from pyvirt.drivers.qemu.defaults import parse_definition
+from pyvirt.drivers.qemu.runtime import DomainRuntime
+from pyvirt.drivers.qemu.state_dir import StateDirs
+from pyvirt.errors import libvirtError
+from pyvirt.objects import numbers as n
+from pyvirt.objects.domain_list import DomainObjList
+from pyvirt.objects.domain_obj import DomainObj
+from pyvirt.objects.events import EventBroker
+
+log = logging.getLogger(__name__)
+
+
+class QemuDriverState:
+    """Domains, running QEMUs and events of one state layout."""
+
+    def __init__(self, dirs: StateDirs, privileged: bool = True) -> None:
+        self.dirs = dirs
+        self.privileged = privileged
+        self.domains = DomainObjList(first_id=1)
+        self.events = EventBroker()
+        self.runtimes: dict[bytes, DomainRuntime] = {}
+        self.consoles: dict[bytes, Any] = {}        # uuid -> console.ConsoleSession
+        self.lock = self.domains.lock
+        self._tasks: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="pyvirt-qemu-driver",
+                                        daemon=True)
+        self._host: host.HostQemu | None = None
+        self._pidfile = -1
+
+    # --- start-up ---------------------------------------------------------------
+    def start(self) -> None:
+        self.dirs.create()
+        self._pidfile = state_dir.acquire_driver_pidfile(self.dirs)
+        self._worker.start()
+        with self.lock:
+            self._load_configs()
+            reattach.reattach_all(self)
+            for dom in self.domains:
+                snapshot.load_metadata(self, dom)
+        self.events.flush()
+        self._autostart()
+
+    def _load_configs(self) -> None:
+        for stem, xml in state_dir.load_configs(self.dirs):
+            try:
+                ddef = parse_definition(xml)[0]
+            except libvirtError as err:
+                log.error("skipping domain config %s: %s", self.dirs.config_path(stem),
+                          err.get_error_message())
+                continue
+            name = ddef.name.strip()
+            self.domains.add(DomainObj(name=name, uuid=uuidlib.UUID(ddef.uuid).bytes,
+                                       persistent_def=ddef,
+                                       autostart=state_dir.is_autostart(self.dirs, name)))
+            if os.path.exists(self.dirs.managed_save_path(name)):
+                self.domains.find_by_name(name).managed_save = \
+                    str(self.dirs.managed_save_path(name))
+
+    def _autostart(self) -> None:
+        for dom in self.domains.list(n.LIST_DOMAINS_INACTIVE | n.LIST_DOMAINS_AUTOSTART):
+            try:
+                with self.lock:
+                    start_domain(self, dom, 0)
+            except libvirtError as err:
+                log.error("failed to autostart domain '%s': %s", dom.name,
+                          err.get_error_message())
+        self.events.flush()
+
+    # --- the worker: QMP events and process exits, one at a time --------------------
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            try:
+                with self.lock:
+                    task()
+            except Exception:  # noqa: BLE001 - keep serving the other domains
+                log.exception("QEMU driver task failed")
+            self.events.flush()
+
+    def post(self, task: Callable[[], None]) -> None:
+        self._tasks.put(task)
+
+    def event_callback(self, uuid: bytes, rt: DomainRuntime) -> Callable[[str, dict], None]:
+        def on_event(name: str, data: dict) -> None:
+            if name == "DEVICE_DELETED" and data.get("device"):
+                rt.note_deleted(data["device"])     # wakes a detach waiting under the lock
+
+            def task() -> None:
+                dom = self.domains.find_by_uuid(uuid)
+                if dom is not None:
+                    lifecycle.handle_qmp_event(self, dom, rt, name, data)
+            self.post(task)
+        return on_event
+
+    def exit_callback(self, uuid: bytes) -> Callable[[DomainRuntime], None]:
+        def on_exit(rt: DomainRuntime) -> None:
+            def task() -> None:
+                dom = self.domains.find_by_uuid(uuid)
+                if dom is not None:
+                    lifecycle.handle_process_exit(self, dom, rt)
+                else:
+                    rt.finished = True
+            self.post(task)
+        return on_exit
+
+    def device_deleted(self, dom: DomainObj, data: dict) -> None:
+        alias = data.get("device")
+        rt = self.runtimes.get(dom.uuid)
+        if alias and rt is not None:
+            hotplug.device_removal_done(self, dom, rt, alias)
+            self.events.queue(n.EVENT_ID_DEVICE_REMOVED, self.ref(dom), alias)
+
+    def save_config(self, dom: DomainObj) -> None:
+        state_dir.save_config(self.dirs, dom.name, dom.persistent_def.to_xml(inactive=True))
+
+    # --- facts about the host ------------------------------------------------------
+    def emulator(self, ddef: Any = None) -> str:
+        if ddef is not None:
+            text = ddef.node.findtext("devices/emulator")
+            if text and text.strip():
+                return text.strip()
+        return host.find_binary()
+
+    def host(self) -> host.HostQemu:
+        """The probed QEMU (shared by the process; a test may set ``_host``)."""
+        if self._host is None:
+            self._host = host.host_qemu(str(self.dirs.cache))
+        return self._host
+
+    def kvm_usable(self) -> bool:
+        return self.host().kvm_usable
+
+    def kvm_problem(self) -> str:
+        return self.host().kvm_reason
+
+    def qemu_caps(self, ddef: Any = None) -> Any:
+        """What the command-line builder needs to know about the host's QEMU."""
+        return self.host().caps(self.emulator(ddef))
+
+    def qemu_version(self) -> int:
+        return self.host().version_number
+
+    def parse(self, xml: str, validate: bool = False) -> tuple[DomainDef, list[str]]:
+        return parse_definition(xml, validate, self.host().canonical_machine)
+
+    @staticmethod
+    def ref(dom: DomainObj) -> DomainRef:
+        return DomainRef(dom.name, dom.uuid, dom.id if dom.active else -1)
+
+
+_STATES: dict[str, QemuDriverState] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def state_for(dirs: StateDirs, privileged: bool = True) -> QemuDriverState:
+    """The process-wide driver instance for ``dirs`` (started on first use)."""
+    key = str(dirs.config)
+    with _STATES_LOCK:
+        state = _STATES.get(key)
+        if state is None:
+            state = QemuDriverState(dirs, privileged)
+            state.start()
+            _STATES[key] = state
+        return state
+
+
+def forget_state_for_tests(dirs: StateDirs) -> None:
+    """Test hook: drop the instance for ``dirs`` (its QEMUs keep running) so the
+    next open starts a fresh one that must reattach."""
+    with _STATES_LOCK:
+        state = _STATES.pop(str(dirs.config), None)
+    if state is not None:
+        with state.lock:
+            for rt in list(state.runtimes.values()):
+                rt.finished = True
+                rt.close()
+            state.runtimes.clear()
+            if state._pidfile >= 0:
+                os.close(state._pidfile)          # releases the driver.pid lock
+                state._pidfile = -1
+
+
+def start_domain(drv: "QemuDriverState", dom: DomainObj, flags: int) -> None:
+    """Start a defined domain: from its managed-save image when it has one."""
+    image = dom.managed_save
+    if image and os.path.exists(image) and not flags & n.START_FORCE_BOOT:
+        xml, running, offset = save.read_save_header(image)
+        live = drv.parse(xml)[0]
+        run_flags = n.SAVE_PAUSED if flags & n.START_PAUSED else 0
+        save.restore(drv, dom, image, live, running, offset, run_flags)
+        state_dir.remove_file(drv.dirs.managed_save_path(dom.name))
+        dom.managed_save = None
+        return
+    if image:
+        state_dir.remove_file(drv.dirs.managed_save_path(dom.name))
+        dom.managed_save = None
+    lifecycle.start(drv, dom, flags)

@@ -1,0 +1,128 @@
+"""Finding the QEMUs a previous driver instance left running.
+
+On start the driver reads every status file of its run directory and, for each:
+
+* **alive** (the pid exists, is not a zombie, started when the status says, and
+  its monitor answers): the domain becomes active again with its id, live
+  definition and the run state QEMU reports (``query-status``), watched by a
+  pidfd like a domain we started ourselves;
+* **dead**: its run files are removed; a persistent domain shows shut off
+  (reason unknown), a transient one is gone;
+* **corrupt** (unreadable or malformed): a logged error naming the file; the
+  file is left for inspection, the domain (if defined) shows shut off, and
+  nothing else is affected.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid as uuidlib
+from typing import TYPE_CHECKING
+
+from pyvirt.drivers.qemu import lifecycle, state_dir
+from pyvirt.drivers.qemu.defaults import parse_definition
+from pyvirt.drivers.qemu.runtime import DomainRuntime, open_monitor
+from pyvirt.errors import libvirtError
+from pyvirt.objects.domain_obj import DomainObj
+from pyvirt.objects.numbers import DomainState as S, PausedReason, RunningReason
+
+if TYPE_CHECKING:
+    from pyvirt.drivers.qemu.driver_state import QemuDriverState
+
+log = logging.getLogger(__name__)
+
+#: QEMU's run states that mean "paused" for libvirt, with the reason shown
+_PAUSED_STATES = {"paused": PausedReason.USER, "prelaunch": PausedReason.STARTING_UP,
+                  "inmigrate": PausedReason.MIGRATION, "postmigrate": PausedReason.MIGRATION,
+                  "finish-migrate": PausedReason.MIGRATION, "save-vm": PausedReason.SAVE,
+                  "restore-vm": PausedReason.SAVE, "io-error": PausedReason.IOERROR,
+                  "watchdog": PausedReason.WATCHDOG, "shutdown": PausedReason.SHUTTING_DOWN,
+                  "suspended": PausedReason.USER, "guest-panicked": PausedReason.CRASHED}
+
+
+def reattach_all(drv: "QemuDriverState") -> None:
+    """Reattach to, or reconcile, every domain with a status file (under drv.lock)."""
+    records, corrupt = state_dir.load_statuses(drv.dirs)
+    for path, problem in corrupt:
+        log.error("ignoring corrupt status file %s: %s; the domain is treated as shut off",
+                  path, problem)
+    highest = 0
+    for rec in records:
+        try:
+            if reattach_one(drv, rec):
+                highest = max(highest, rec.dom_id)
+        except Exception:  # noqa: BLE001 - one bad domain must not stop the others
+            log.exception("failed to reattach to domain '%s'", rec.name)
+    while highest and drv.domains.next_id() < highest:
+        pass
+
+
+def _pid_matches(rec: state_dir.StatusRecord) -> bool:
+    start = state_dir.process_start_time(rec.pid)
+    if start is None or (rec.pid_start and start != rec.pid_start):
+        return False
+    try:
+        with open(f"/proc/{rec.pid}/stat") as handle:
+            if handle.read().rsplit(")", 1)[-1].split()[0] == "Z":
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
+    """True when ``rec``'s QEMU is alive and under our control again."""
+    live = parse_definition(rec.live_xml)[0]
+    uuid = uuidlib.UUID(live.uuid).bytes
+    dom = drv.domains.find_by_uuid(uuid)
+    if not _pid_matches(rec):
+        log.warning("domain '%s': QEMU (pid %d) is gone; marking it shut off", rec.name,
+                    rec.pid)
+        _forget(drv, rec.name, dom)
+        return False
+    rt = DomainRuntime(pid=rec.pid, pid_start=rec.pid_start, monitor_path=rec.monitor,
+                       log_path=str(drv.dirs.log_path(rec.name)))
+    try:
+        rt.pidfd = os.pidfd_open(rec.pid)
+        rt.monitor = open_monitor(rec.monitor, rec.name, drv.event_callback(uuid, rt),
+                                  timeout=5.0)
+        status = rt.monitor.execute("query-status")
+    except (libvirtError, OSError) as err:
+        log.error("domain '%s': cannot reconnect to QEMU (pid %d): %s; killing it",
+                  rec.name, rec.pid, err)
+        rt.kill(9)
+        rt.close()
+        _forget(drv, rec.name, dom)
+        return False
+    if dom is None:
+        dom = drv.domains.add(DomainObj(name=rec.name, uuid=uuid))
+    dom.mark_started(rec.dom_id, live)
+    live.node.set("id", str(rec.dom_id))
+    dom.set_state(*_state_of(status, rec))
+    drv.runtimes[uuid] = rt
+    rt.watch(drv.exit_callback(uuid))
+    lifecycle.save_status(drv, dom)
+    log.info("domain '%s': reattached to QEMU pid %d", rec.name, rec.pid)
+    return True
+
+
+def _state_of(status: dict, rec: state_dir.StatusRecord) -> tuple[S, int]:
+    """Our state from QEMU's run state, keeping the recorded reason when they agree."""
+    recorded, reason = lifecycle.state_from_words(rec.state, rec.reason)
+    qemu_state = status.get("status", "running")
+    if status.get("running"):
+        return (S.RUNNING, reason) if recorded == S.RUNNING else (S.RUNNING,
+                                                                  RunningReason.UNKNOWN)
+    if recorded in (S.PAUSED, S.SHUTDOWN):
+        return recorded, reason
+    return S.PAUSED, _PAUSED_STATES.get(qemu_state, PausedReason.UNKNOWN)
+
+
+def _forget(drv: "QemuDriverState", name: str, dom: DomainObj | None) -> None:
+    state_dir.delete_status(drv.dirs, name)
+    if dom is not None and not dom.persistent:
+        drv.domains.remove(dom)
+    if dom is not None:
+        dom.mark_stopped()
+        dom.set_state(S.SHUTOFF, 0)
