@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import threading
 
-DRIVER_MODULES: list[str] = ["pyvirt.drivers.test", "pyvirt.drivers.qemu"]
+DRIVER_MODULES: list[str] = ["pyvirt.drivers.test", "pyvirt.drivers.qemu", "pyvirt.drivers.lxc"]
 
 _lock = threading.Lock()
 _loaded: set[str] = set()

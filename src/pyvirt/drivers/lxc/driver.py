@@ -1,0 +1,552 @@
+"""The LXC hypervisor driver: ``lxc:///`` (``lxc:///system``) and ``lxc:///embed?root=DIR``.
+
+:class:`LxcHypervisor` is the ``HypervisorConnection`` table one connection
+sees; every connection to one root shares one
+:class:`~pyvirt.drivers.lxc.state.LxcDriverState`. Entry points take the
+state's lock for the whole operation and deliver the events they queued once
+it is released. :func:`register` adds :class:`LxcDriver` to pyvirt's registry.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any, Callable
+
+from pyvirt.drivers.base import DomainRef, DriverConnection, HypervisorConnection, register_driver
+from pyvirt.drivers.lxc import console, definition, lifecycle, state_dir, stats
+from pyvirt.drivers.lxc.state import LxcDriverState, forget_state_for_tests, state_for
+from pyvirt.errors import (
+    VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
+    VIR_FROM_DOMAIN, VIR_FROM_LXC, error, libvirtError,
+)
+from pyvirt.objects import numbers as n
+from pyvirt.objects.domain_obj import DomainObj
+from pyvirt.objects.numbers import DomainEvent as E
+
+log = logging.getLogger(__name__)
+
+LIB_VERSION = 9000000
+SHUTDOWN_INITCTL, SHUTDOWN_SIGNAL = 4, 8
+REBOOT_INITCTL, REBOOT_SIGNAL = 4, 8
+TYPED_PARAM_STRING_OKAY = 4
+
+
+def check_flags(flags: int, allowed: int, function: str) -> None:
+    if flags & ~allowed:
+        raise libvirtError(f"unsupported flags (0x{flags & ~allowed:x}) in function {function}",
+                           code=VIR_ERR_INVALID_ARG, domain=VIR_FROM_LXC)
+
+
+def _events(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Deliver the events an entry point queued once its locks are released."""
+
+    @functools.wraps(method)
+    def wrapper(self: "LxcHypervisor", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.drv.events.flush()
+
+    return wrapper
+
+
+def kernel_version() -> int:
+    """The running kernel as libvirt's LXC driver reports its version (6.18.0 -> 6018000)."""
+    release = os.uname().release.split("-")[0].split(".")
+    parts = [int(p) if p.isdigit() else 0 for p in (release + ["0", "0"])[:3]]
+    return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
+
+
+class LxcHypervisor(HypervisorConnection):
+    """One connection's view of an :class:`LxcDriverState`."""
+
+    def __init__(self, drv: LxcDriverState, uri: str) -> None:
+        self.drv = drv
+        self.uri = uri
+        self._closed = False
+        self._autodestroy: set[bytes] = set()
+
+    def _dom(self, ref: DomainRef) -> DomainObj:
+        dom = self.drv.domains.find_by_uuid(bytes(ref.uuid))
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, "no domain with matching uuid "
+                        f"'{uuidlib.UUID(bytes=bytes(ref.uuid))}' ({ref.name})",
+                        domain=VIR_FROM_LXC)
+        return dom
+
+    _ref = staticmethod(LxcDriverState.ref)
+
+    # --- connection -------------------------------------------------------------------
+    def connect_close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.drv.events.deregister_owner(self)
+        with self.drv.lock:
+            for uuid in self._autodestroy:
+                dom = self.drv.domains.find_by_uuid(uuid)
+                if dom is not None and dom.active:
+                    try:
+                        lifecycle.destroy(self.drv, dom)
+                    except libvirtError as err:
+                        log.error("autodestroy of '%s' failed: %s", dom.name,
+                                  err.get_error_message())
+        self.drv.events.flush()
+
+    def connect_get_type(self) -> str:
+        return "LXC"
+
+    def connect_get_version(self) -> int:
+        return kernel_version()
+
+    def connect_get_lib_version(self) -> int:
+        return LIB_VERSION
+
+    def connect_get_hostname(self) -> str:
+        return socket.gethostname()
+
+    def connect_get_uri(self) -> str:
+        return self.uri
+
+    def connect_is_alive(self) -> bool:
+        return not self._closed
+
+    def connect_is_secure(self) -> bool:
+        return True
+
+    def connect_is_encrypted(self) -> bool:
+        return False
+
+    def connect_get_capabilities(self) -> str:
+        return definition.capabilities_xml(_host_uuid())
+
+    def connect_get_max_vcpus(self, hv_type: str | None = None) -> int:
+        return os.cpu_count() or 1
+
+    def node_get_info(self) -> list:
+        cpus = os.cpu_count() or 1
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return [definition.host_arch(), memory // (1024 * 1024), cpus, _cpu_mhz(), 1, 1,
+                cpus, 1]
+
+    def node_get_free_memory(self) -> int:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+    # --- lookup and listing -------------------------------------------------------------
+    def domain_lookup_by_name(self, name: str) -> DomainRef:
+        dom = self.drv.domains.find_by_name(name)
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'",
+                        domain=VIR_FROM_LXC)
+        return self._ref(dom)
+
+    def domain_lookup_by_uuid(self, uuid: bytes) -> DomainRef:
+        dom = self.drv.domains.find_by_uuid(bytes(uuid))
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, "no domain with matching uuid "
+                        f"'{uuidlib.UUID(bytes=bytes(uuid))}'", domain=VIR_FROM_LXC)
+        return self._ref(dom)
+
+    def domain_lookup_by_id(self, dom_id: int) -> DomainRef:
+        dom = self.drv.domains.find_by_id(dom_id)
+        if dom is None:
+            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching id {dom_id}",
+                        domain=VIR_FROM_LXC)
+        return self._ref(dom)
+
+    def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
+        return [self._ref(d) for d in self.drv.domains.list(flags)]
+
+    def connect_num_of_domains(self) -> int:
+        return len(self.drv.domains.list(n.LIST_DOMAINS_ACTIVE))
+
+    def connect_list_domains(self, maxids: int = -1) -> list[int]:
+        ids = [d.id for d in self.drv.domains.list(n.LIST_DOMAINS_ACTIVE)]
+        return ids if maxids < 0 else ids[:maxids]
+
+    def connect_num_of_defined_domains(self) -> int:
+        return len(self.drv.domains.list(n.LIST_DOMAINS_INACTIVE))
+
+    def connect_list_defined_domains(self, maxnames: int = -1) -> list[str]:
+        names = [d.name for d in self.drv.domains.list(n.LIST_DOMAINS_INACTIVE)]
+        return names if maxnames < 0 else names[:maxnames]
+
+    def domain_get_id(self, ref: DomainRef) -> int:
+        dom = self._dom(ref)
+        return dom.id if dom.active else -1
+
+    # --- definition -------------------------------------------------------------------------
+    def _check_duplicates(self, name: str, uuid: bytes, live: bool) -> DomainObj | None:
+        same_uuid = self.drv.domains.find_by_uuid(uuid)
+        if same_uuid is not None:
+            if same_uuid.name != name:
+                raise error(VIR_ERR_OPERATION_FAILED, f"domain '{same_uuid.name}' is already "
+                            f"defined with uuid {same_uuid.uuid_str}", domain=VIR_FROM_DOMAIN)
+            if live and same_uuid.active:
+                raise error(VIR_ERR_OPERATION_INVALID, f"domain '{name}' is already active",
+                            domain=VIR_FROM_DOMAIN)
+            return same_uuid
+        same_name = self.drv.domains.find_by_name(name)
+        if same_name is not None:
+            raise error(VIR_ERR_OPERATION_FAILED, f"domain '{name}' already exists with uuid "
+                        f"{same_name.uuid_str}", domain=VIR_FROM_DOMAIN)
+        return None
+
+    @_events
+    def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
+        check_flags(flags, n.DEFINE_VALIDATE, "lxcDomainDefineXMLFlags")
+        ddef = definition.parse_definition(xml)
+        name, uuid = ddef.name.strip(), definition.uuid_bytes(ddef)
+        with self.drv.lock:
+            dom = self._check_duplicates(name, uuid, live=False)
+            state_dir.save_config(self.drv.dirs, name, ddef.to_xml(inactive=True))
+            if dom is None:
+                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid, persistent_def=ddef))
+                detail = n.DEFINED_ADDED
+            else:
+                detail = n.DEFINED_UPDATED
+                dom.persistent_def = ddef
+            lifecycle.lifecycle_event(self.drv, dom, E.DEFINED, detail)
+            return self._ref(dom)
+
+    def domain_define_xml(self, xml: str) -> DomainRef:
+        return self.domain_define_xml_flags(xml, 0)
+
+    @_events
+    def domain_create_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        check_flags(flags, n.START_AUTODESTROY | n.START_VALIDATE, "lxcDomainCreateXMLWithFiles")
+        ddef = definition.parse_definition(xml)
+        name, uuid = ddef.name.strip(), definition.uuid_bytes(ddef)
+        with self.drv.lock:
+            dom = self._check_duplicates(name, uuid, live=True)
+            added = dom is None
+            if added:
+                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid))
+            try:
+                lifecycle.start(self.drv, dom, flags, live=ddef)
+            except Exception:
+                if added:
+                    self.drv.domains.remove(dom)
+                raise
+            if flags & n.START_AUTODESTROY:
+                self._autodestroy.add(dom.uuid)
+            return self._ref(dom)
+
+    @_events
+    def domain_undefine_flags(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 0, "lxcDomainUndefineFlags")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if not dom.persistent:
+                raise error(VIR_ERR_OPERATION_INVALID, "Cannot undefine transient domain",
+                            domain=VIR_FROM_LXC)
+            state_dir.delete_config(self.drv.dirs, dom.name)
+            lifecycle.lifecycle_event(self.drv, dom, E.UNDEFINED, n.UNDEFINED_REMOVED)
+            dom.persistent_def = None
+            dom.autostart = False
+            if not dom.active:
+                self.drv.domains.remove(dom)
+
+    def domain_undefine(self, ref: DomainRef) -> None:
+        self.domain_undefine_flags(ref, 0)
+
+    def domain_get_xml_desc(self, ref: DomainRef, flags: int = 0) -> str:
+        check_flags(flags, n.XML_SECURE | n.XML_INACTIVE | n.XML_UPDATE_CPU | n.XML_MIGRATABLE,
+                    "lxcDomainGetXMLDesc")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            secure = bool(flags & n.XML_SECURE)
+            if flags & n.XML_INACTIVE and dom.persistent:
+                return dom.persistent_def.to_xml(secure=secure, inactive=True)
+            return dom.current_def.to_xml(secure=secure, inactive=not dom.active)
+
+    def domain_get_autostart(self, ref: DomainRef) -> bool:
+        return self._dom(ref).autostart
+
+    def domain_set_autostart(self, ref: DomainRef, autostart: bool) -> None:
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if not dom.persistent:
+                raise error(VIR_ERR_OPERATION_INVALID,
+                            "Cannot set autostart for transient domain", domain=VIR_FROM_LXC)
+            state_dir.set_autostart(self.drv.dirs, dom.name, bool(autostart))
+            dom.autostart = bool(autostart)
+
+    # --- lifecycle ------------------------------------------------------------------------
+    @_events
+    def domain_create_with_flags(self, ref: DomainRef, flags: int = 0) -> DomainRef:
+        check_flags(flags, n.START_AUTODESTROY, "lxcDomainCreateWithFiles")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            lifecycle.start(self.drv, dom, flags)
+            if flags & n.START_AUTODESTROY:
+                self._autodestroy.add(dom.uuid)
+            return self._ref(dom)
+
+    def domain_create(self, ref: DomainRef) -> DomainRef:
+        return self.domain_create_with_flags(ref, 0)
+
+    @_events
+    def domain_destroy_flags(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, 0, "lxcDomainDestroyFlags")
+        with self.drv.lock:
+            lifecycle.destroy(self.drv, self._dom(ref), flags)
+
+    def domain_destroy(self, ref: DomainRef) -> None:
+        self.domain_destroy_flags(ref, 0)
+
+    @_events
+    def domain_shutdown_flags(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL, "lxcDomainShutdownFlags")
+        with self.drv.lock:
+            lifecycle.shutdown(self.drv, self._dom(ref))
+
+    def domain_shutdown(self, ref: DomainRef) -> None:
+        self.domain_shutdown_flags(ref, 0)
+
+    @_events
+    def domain_reboot(self, ref: DomainRef, flags: int = 0) -> None:
+        check_flags(flags, REBOOT_INITCTL | REBOOT_SIGNAL, "lxcDomainReboot")
+        with self.drv.lock:
+            lifecycle.reboot(self.drv, self._dom(ref))
+
+    @_events
+    def domain_suspend(self, ref: DomainRef) -> None:
+        with self.drv.lock:
+            lifecycle.suspend(self.drv, self._dom(ref))
+
+    @_events
+    def domain_resume(self, ref: DomainRef) -> None:
+        with self.drv.lock:
+            lifecycle.resume(self.drv, self._dom(ref))
+
+    # --- info ----------------------------------------------------------------------------
+    def domain_get_state(self, ref: DomainRef, flags: int = 0) -> list[int]:
+        check_flags(flags, 0, "lxcDomainGetState")
+        dom = self._dom(ref)
+        return [int(dom.state), int(dom.reason)]
+
+    def domain_get_info(self, ref: DomainRef) -> list[int]:
+        with self.drv.lock:
+            dom = self._dom(ref)
+            return stats.domain_info(dom, self.drv.containers.get(dom.uuid))
+
+    def domain_is_active(self, ref: DomainRef) -> bool:
+        return self._dom(ref).active
+
+    def domain_is_persistent(self, ref: DomainRef) -> bool:
+        return self._dom(ref).persistent
+
+    def domain_is_updated(self, ref: DomainRef) -> bool:
+        return self._dom(ref).updated
+
+    def domain_get_os_type(self, ref: DomainRef) -> str:
+        return self._dom(ref).current_def.os_type or "exe"
+
+    def domain_get_max_memory(self, ref: DomainRef) -> int:
+        return self._dom(ref).current_def.memory_kib or 0
+
+    def domain_get_max_vcpus(self, ref: DomainRef) -> int:
+        return self._dom(ref).current_def.vcpus or 1
+
+    def domain_get_vcpus_flags(self, ref: DomainRef, flags: int = 0) -> int:
+        ddef = self._dom(ref).current_def
+        return ddef.vcpus_current or ddef.vcpus or 1
+
+    def domain_get_messages(self, ref: DomainRef, flags: int = 0) -> list[str]:
+        return list(self._dom(ref).messages)
+
+    @_events
+    def domain_set_memory_flags(self, ref: DomainRef, kib: int, flags: int = 0) -> None:
+        """Change the memory cgroup limit of a running container and/or the config."""
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG | n.MEM_MAXIMUM,
+                    "lxcDomainSetMemoryFlags")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            live = bool(flags & n.AFFECT_LIVE) or (not flags & n.AFFECT_CONFIG and dom.active)
+            config = bool(flags & n.AFFECT_CONFIG)
+            if live and not dom.active:
+                raise lifecycle.not_running()
+            if config and not dom.persistent:
+                raise error(VIR_ERR_OPERATION_INVALID, "cannot change persistent config of a "
+                            "transient domain", domain=VIR_FROM_LXC)
+            targets = ([dom.live_def] if live else []) + ([dom.persistent_def] if config else [])
+            for ddef in targets:
+                if flags & n.MEM_MAXIMUM:
+                    ddef.memory_kib = kib
+                elif kib > (ddef.memory_kib or 0):
+                    raise error(VIR_ERR_INVALID_ARG, "Cannot set memory higher than max memory",
+                                domain=VIR_FROM_LXC)
+                if (ddef.current_memory_kib or 0) != kib and not flags & n.MEM_MAXIMUM:
+                    ddef.current_memory_kib = kib
+            if live:
+                lifecycle.container_of(self.drv, dom).cgroup.set_memory_limit(kib)
+                lifecycle.save_status(self.drv, dom)
+            if config:
+                self.drv.save_config(dom)
+
+    def domain_set_memory(self, ref: DomainRef, kib: int) -> None:
+        self.domain_set_memory_flags(ref, kib, n.AFFECT_LIVE)
+
+    def domain_set_max_memory(self, ref: DomainRef, kib: int) -> None:
+        self.domain_set_memory_flags(ref, kib, n.AFFECT_CONFIG | n.MEM_MAXIMUM)
+
+    # --- scheduler (cpu cgroup) ---------------------------------------------------------------
+    def domain_get_scheduler_type(self, ref: DomainRef) -> tuple[str, int]:
+        self._dom(ref)
+        return ("posix", 3)
+
+    def domain_get_scheduler_parameters_flags(self, ref: DomainRef, nparams: int = 3,
+                                              flags: int = 0) -> dict:
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY,
+                    "lxcDomainGetSchedulerParametersFlags")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            live = dom.active and not flags & n.AFFECT_CONFIG
+            if live:
+                cg = lifecycle.container_of(self.drv, dom).cgroup
+                period, quota = cg.cpu_bandwidth()
+                return {"cpu_shares": cg.cpu_shares(), "vcpu_period": period,
+                        "vcpu_quota": quota}
+            shares, period, quota = definition.cputune(dom.persistent_def or dom.current_def)
+            return {"cpu_shares": shares or 0, "vcpu_period": period or 0,
+                    "vcpu_quota": quota or 0}
+
+    def domain_get_scheduler_parameters(self, ref: DomainRef, nparams: int = 3) -> dict:
+        return self.domain_get_scheduler_parameters_flags(ref, nparams, 0)
+
+    @_events
+    def domain_set_scheduler_parameters_flags(self, ref: DomainRef, params: dict[str, Any],
+                                              flags: int = 0) -> None:
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG, "lxcDomainSetSchedulerParametersFlags")
+        unknown = [k for k in params if k not in ("cpu_shares", "vcpu_period", "vcpu_quota")]
+        if unknown:
+            raise error(VIR_ERR_INVALID_ARG, f"parameter '{unknown[0]}' not supported",
+                        domain=VIR_FROM_LXC)
+        with self.drv.lock:
+            dom = self._dom(ref)
+            live = bool(flags & n.AFFECT_LIVE) or (not flags & n.AFFECT_CONFIG and dom.active)
+            config = bool(flags & n.AFFECT_CONFIG) or (not flags & n.AFFECT_LIVE
+                                                       and not dom.active)
+            if live:
+                cg = lifecycle.container_of(self.drv, dom).cgroup
+                if "cpu_shares" in params:
+                    cg.set_cpu_shares(int(params["cpu_shares"]))
+                if "vcpu_period" in params or "vcpu_quota" in params:
+                    cg.set_cpu_quota(params.get("vcpu_period"), params.get("vcpu_quota"))
+            targets = ([dom.live_def] if live else []) + \
+                ([dom.persistent_def] if config and dom.persistent else [])
+            for ddef in targets:
+                definition.set_cputune(ddef, params.get("cpu_shares"),
+                                       params.get("vcpu_period"), params.get("vcpu_quota"))
+            if live:
+                lifecycle.save_status(self.drv, dom)
+            if config and dom.persistent:
+                self.drv.save_config(dom)
+
+    def domain_set_scheduler_parameters(self, ref: DomainRef, params: dict[str, Any]) -> None:
+        self.domain_set_scheduler_parameters_flags(ref, params, 0)
+
+    # --- console -----------------------------------------------------------------------------
+    def domain_open_console(self, ref: DomainRef, dev_name: str | None, stream: Any,
+                            flags: int = 0) -> None:
+        check_flags(flags, console.CONSOLE_FORCE | console.CONSOLE_SAFE,
+                    "lxcDomainOpenConsole")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if not dom.active:
+                raise error(VIR_ERR_OPERATION_INVALID, "domain is not running",
+                            domain=VIR_FROM_LXC)
+            console.check_device(dom.live_def, dev_name)
+            ct = lifecycle.container_of(self.drv, dom)
+            console.open_console(self.drv.consoles, dom.uuid, ct.console_socket, stream, flags)
+
+    # --- stats -------------------------------------------------------------------------------
+    def domain_memory_stats(self, ref: DomainRef, flags: int = 0) -> dict:
+        with self.drv.lock:
+            dom = self._dom(ref)
+            lifecycle.require_active(dom)
+            return stats.memory_stats(dom, lifecycle.container_of(self.drv, dom))
+
+    def domain_interface_stats(self, ref: DomainRef, path: str) -> list[int]:
+        with self.drv.lock:
+            dom = self._dom(ref)
+            lifecycle.require_active(dom)
+            return stats.interface_stats(dom, path)
+
+    _LIST_FILTERS = 0xFF
+
+    def connect_get_all_domain_stats(self, doms: list[DomainRef] | None, stats_bits: int,
+                                     flags: int = 0) -> list[tuple[DomainRef, dict]]:
+        check_flags(flags, self._LIST_FILTERS | n.GET_ALL_STATS_NOWAIT
+                    | n.GET_ALL_STATS_BACKING | n.GET_ALL_STATS_ENFORCE_STATS,
+                    "lxcConnectGetAllDomainStats")
+        with self.drv.lock:
+            objs = [self._dom(r) for r in doms] if doms else \
+                self.drv.domains.list(flags & self._LIST_FILTERS)
+            return [(self._ref(dom),
+                     stats.domain_record(dom, self.drv.containers.get(dom.uuid), stats_bits))
+                    for dom in objs]
+
+    # --- events -------------------------------------------------------------------------------
+    def connect_domain_event_register_any(self, event_id: int, ref: DomainRef | None,
+                                          sink: Callable[..., None]) -> int:
+        uuid = None if ref is None else self._dom(ref).uuid
+        return self.drv.events.register(event_id, uuid, sink, self)
+
+    def connect_domain_event_deregister_any(self, callback_id: int) -> None:
+        if not self.drv.events.deregister(callback_id, self):
+            raise error(VIR_ERR_INVALID_ARG,
+                        f"could not find event callback {callback_id} for deletion",
+                        domain=VIR_FROM_LXC)
+
+
+def _host_uuid() -> str:
+    for path in ("/sys/class/dmi/id/product_uuid", "/etc/machine-id"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        try:
+            return str(uuidlib.UUID(text))
+        except ValueError:
+            continue
+    return str(uuidlib.UUID(int=0))
+
+
+def _cpu_mhz() -> int:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("cpu MHz"):
+                    return int(float(line.split(":")[1]))
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+# --- opening ---------------------------------------------------------------------------------
+class LxcDriver:
+    """Accepts local ``lxc://`` URIs (a host or transport means the remote driver)."""
+
+    name = "LXC"
+
+    def open(self, uri: Any, flags: int, readonly: bool) -> DriverConnection | None:
+        if getattr(uri, "driver", None) != "lxc" or uri.host or uri.transport:
+            return None
+        dirs = state_dir.dirs_for_uri(uri.path or "/", uri.param("root"))
+        table = LxcHypervisor(state_for(dirs), str(uri))
+        return DriverConnection(uri=str(uri), hypervisor=table, readonly=readonly)
+
+
+def register() -> None:
+    register_driver(LxcDriver())
+
+
+__all__ = ["LxcDriver", "LxcHypervisor", "LxcDriverState", "forget_state_for_tests",
+           "register", "state_for"]
