@@ -12,9 +12,15 @@ cd "$(dirname "$0")/.."
 #                                              benchmark baselines (libvirt-dev builds the venv binding)
 #   qemu-system-x86 qemu-utils                 the hypervisor and qemu-img
 #   busybox-static cpio                        the tiny test guest's initramfs
+#   xz-utils                                   unpacking the guest kernel's compressed modules
 #   dnsmasq iproute2 nftables                  virtual networks (DHCP/DNS, bridges, NAT)
+#   lvm2 e2fsprogs util-linux                  logical and fs storage pools (LVM, mkfs, loop mounts)
+#   chromium chromium-driver                   the web manager's end-to-end browser tests
 APT_PACKAGES=(python3-venv python3-dev gcc pkg-config libvirt-clients python3-libvirt libvirt-dev
-              qemu-system-x86 qemu-utils busybox-static cpio xz-utils dnsmasq iproute2 nftables)
+              qemu-system-x86 qemu-utils busybox-static cpio xz-utils dnsmasq iproute2 nftables
+              lvm2 e2fsprogs util-linux chromium chromium-driver)
+# npm fetches xterm.js and noVNC for the web manager; install Debian's only where none is on PATH.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -29,14 +35,16 @@ fi
 # binding at Debian's libvirt version, used only as a conformance peer by the tests.
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[web,test]'
 .venv/bin/python -c 'import libvirt' 2>/dev/null ||
   .venv/bin/python -m pip install -q --disable-pip-version-check 'libvirt-python==9.0.0'
 
-# The tiny test guest (a Debian cloud kernel + busybox initramfs), built once into var/guest.
-if [ -x scripts/build-test-guest.sh ]; then
-  scripts/build-test-guest.sh var/guest
-fi
+# The tiny test guest (a Debian cloud kernel + busybox initramfs) into var/guest, the test
+# container's busybox root into var/rootfs, and the web manager's front-end libraries.
+# Each script skips work already done.
+scripts/build-test-guest.sh var/guest
+scripts/build-test-rootfs.sh var/rootfs
+[ -f src/pyvirt/web/static/vendor/VERSIONS ] || scripts/build-web-assets.sh
 
 if [ "${1:-}" != "--no-demo" ]; then
   scripts/demo.sh

@@ -1,0 +1,1 @@
+"""pyvirtd: the daemon serving libvirt's remote protocol."""

@@ -1,0 +1,223 @@
+"""pyvirtd's listeners: read-write and read-only unix sockets, and TCP.
+
+:class:`Daemon` owns the worker pools, the listeners and the connected
+clients. ``await daemon.start()`` binds; ``await daemon.stop()`` closes the
+listeners, disconnects clients (their driver connections are closed, guests
+keep running) and removes the sockets. ``run_until_stopped`` also stops after
+``timeout`` seconds without clients (``pyvirtd -t``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import grp
+import logging
+import os
+import socket
+import ssl
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from pyvirt.daemon import tls
+from pyvirt.daemon.client import ClientConnection
+from pyvirt.daemon.config import DaemonConfig
+from pyvirt.remote.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One bound endpoint: what kind of clients it serves."""
+
+    kind: str            # "unix-rw", "unix-ro", "tcp", "tls"
+    address: str         # socket path or host:port
+    readonly: bool
+    secure: bool
+
+
+def load_drivers() -> None:
+    """Register every driver the daemon can serve (the same set the library probes)."""
+    from pyvirt.api._registry import load_drivers as _load
+    _load()
+
+
+class Daemon:
+    """The server: listeners + clients + worker pools."""
+
+    def __init__(self, config: DaemonConfig, *, listen: bool = False, timeout: int = 0,
+                 dispatcher: Dispatcher | None = None):
+        self.config = config
+        self.listen = listen
+        self.timeout = timeout
+        self.dispatcher = dispatcher or Dispatcher()
+        self.workers = ThreadPoolExecutor(max(config.max_workers, 1), "pyvirtd-worker")
+        self.prio_workers = ThreadPoolExecutor(max(config.prio_workers, 1), "pyvirtd-prio")
+        self.listeners: list[Listener] = []
+        self.clients: set[ClientConnection] = set()
+        self._servers: list[asyncio.base_events.Server] = []
+        self._unix_paths: list[str] = []
+        self._stopped: asyncio.Event | None = None
+        self._idle_since = 0.0
+
+    # --- start / stop ---------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind every listener; on any failure, undo what was bound and raise."""
+        self._stopped = asyncio.Event()
+        self._idle_since = asyncio.get_running_loop().time()
+        rw_path, ro_path = self.config.socket_paths()
+        try:
+            os.makedirs(os.path.dirname(rw_path), exist_ok=True)
+            await self._start_unix(rw_path, self.config.unix_sock_rw_perms, readonly=False)
+            await self._start_unix(ro_path, self.config.unix_sock_ro_perms, readonly=True)
+            if self.listen and self.config.listen_tcp:
+                await self._start_tcp()
+            if self.listen and self.config.listen_tls:
+                await self._start_tls()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_unix(self, path: str, perms: int, readonly: bool) -> None:
+        if os.path.exists(path):
+            if _socket_in_use(path):
+                raise OSError(f"{path} is in use by another daemon")
+            os.unlink(path)
+        server = await asyncio.start_unix_server(
+            lambda r, w: self._accept(r, w, readonly=readonly, secure=True,
+                                      kind="unix-ro" if readonly else "unix-rw"), path)
+        os.chmod(path, perms)
+        if self.config.unix_sock_group and not readonly:
+            os.chown(path, -1, grp.getgrnam(self.config.unix_sock_group).gr_gid)
+        self._servers.append(server)
+        self._unix_paths.append(path)
+        self.listeners.append(Listener("unix-ro" if readonly else "unix-rw", path, readonly, True))
+        log.info("listening on %s%s", path, " (read-only)" if readonly else "")
+
+    async def _start_tcp(self) -> None:
+        host = self.config.listen_addr or None
+        server = await asyncio.start_server(
+            lambda r, w: self._accept(r, w, readonly=False, secure=False, kind="tcp"),
+            host=host, port=self.config.tcp_port, reuse_address=True)
+        self._servers.append(server)
+        for sock in server.sockets:
+            addr = sock.getsockname()
+            self.listeners.append(Listener("tcp", f"{addr[0]}:{addr[1]}", False, False))
+            log.info("listening on tcp %s:%s", addr[0], addr[1])
+
+    async def _start_tls(self) -> None:
+        try:
+            context = tls.server_context(self.config)
+        except (OSError, ssl.SSLError) as err:
+            raise OSError(f"cannot set up TLS (cert_file {self.config.cert_file}, key_file "
+                          f"{self.config.key_file}, ca_file {self.config.ca_file}): {err}") from err
+        host = self.config.listen_addr or None
+        server = await asyncio.start_server(
+            lambda r, w: self._accept(r, w, readonly=False, secure=True, kind="tls"),
+            host=host, port=self.config.tls_port, ssl=context, reuse_address=True,
+            ssl_handshake_timeout=30)
+        self._servers.append(server)
+        for sock in server.sockets:
+            addr = sock.getsockname()
+            self.listeners.append(Listener("tls", f"{addr[0]}:{addr[1]}", False, True))
+            log.info("listening on tls %s:%s", addr[0], addr[1])
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for client in list(self.clients):
+            await client.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+        for path in self._unix_paths:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        self._unix_paths.clear()
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        self.prio_workers.shutdown(wait=False, cancel_futures=True)
+        if self._stopped is not None:
+            self._stopped.set()
+
+    def request_stop(self) -> None:
+        """Ask the daemon to stop (safe from a signal handler on the loop)."""
+        asyncio.get_running_loop().create_task(self.stop())
+
+    async def run_until_stopped(self) -> None:
+        assert self._stopped is not None, "start() first"
+        loop = asyncio.get_running_loop()
+        while not self._stopped.is_set():
+            try:
+                await asyncio.wait_for(self._stopped.wait(), timeout=0.25)
+            except asyncio.TimeoutError:
+                pass
+            if (self.timeout > 0 and not self.clients
+                    and loop.time() - self._idle_since >= self.timeout):
+                log.info("no clients for %d seconds, exiting", self.timeout)
+                await self.stop()
+
+    # --- clients --------------------------------------------------------------------
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                      readonly: bool, secure: bool, kind: str) -> None:
+        if len(self.clients) >= self.config.max_clients:
+            log.error("Too many active clients (%d), dropping connection", len(self.clients))
+            writer.close()
+            return
+        peer = writer.get_extra_info("peername") or _unix_peer(writer) or kind
+        if kind == "tls" and not self._tls_accepted(writer, peer):
+            writer.close()
+            return
+        client = ClientConnection(
+            reader, writer, dispatcher=self.dispatcher, workers=self.workers,
+            prio_workers=self.prio_workers, readonly=readonly, secure=secure,
+            max_requests=self.config.max_client_requests,
+            keepalive_interval=self.config.keepalive_interval,
+            keepalive_count=self.config.keepalive_count, name=f"{kind}:{peer}")
+        self.clients.add(client)
+        log.debug("new client %s", client.name)
+        try:
+            await client.serve()
+        finally:
+            self.clients.discard(client)
+            if not self.clients:
+                self._idle_since = asyncio.get_running_loop().time()
+            log.debug("client %s gone", client.name)
+
+
+    def _tls_accepted(self, writer: asyncio.StreamWriter, peer: object) -> bool:
+        """Check the client's certificate DN, then send libvirt's confirmation byte."""
+        dn = tls.distinguished_name(writer.get_extra_info("peercert"))
+        verify = not self.config.tls_no_verify_certificate
+        if not tls.dn_allowed(dn, self.config.tls_allowed_dn_list, verify):
+            log.error("Client's Distinguished Name %r is not on the list of allowed clients "
+                      "(tls_allowed_dn_list); dropping %s", dn, peer)
+            return False
+        writer.write(tls.TLS_CONFIRMATION)
+        return True
+
+
+def _unix_peer(writer: asyncio.StreamWriter) -> str | None:
+    """``pid=P,uid=U,gid=G`` of a unix socket client (SO_PEERCRED), for the logs."""
+    sock = writer.get_extra_info("socket")
+    if sock is None or sock.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return None
+    pid, uid, gid = struct.unpack("3i", creds)
+    return f"pid={pid},uid={uid},gid={gid}"
+
+
+def _socket_in_use(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()

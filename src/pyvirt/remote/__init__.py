@@ -1,0 +1,1 @@
+"""libvirt's remote protocol: the procedures we serve and their dispatch."""

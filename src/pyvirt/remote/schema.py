@@ -1,0 +1,278 @@
+"""The vocabulary :mod:`pyvirt.remote.protocol` is written in.
+
+A procedure is declared once, as text close to ``remote_protocol.x``::
+
+    proc(16, "DOMAIN_GET_INFO", "dom:dom",
+         "state:uchar maxMem:uhyper memory:uhyper nrVirtCpu:ushort cpuTime:uhyper",
+         acl="domain:read")
+
+Fields are ``name:type``; a type is a name from :data:`TYPES`, ``T?`` for an
+optional pointer (``remote_string``), ``T<MAX>`` for a variable array
+(MAX a number or a constant of :data:`LIMITS`), ``char[N]`` for a fixed C
+string and ``chars<MAX>`` for a variable one. From these come the XDR
+structs (args, ret, event messages), and from the procedures the dispatch
+table and the read-only and ACL checks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pyvirt.drivers.base import (DomainRef, NetworkRef, SnapshotRef, StoragePoolRef,
+                                 StorageVolRef)
+from pyvirt.rpc import xdr
+
+#: Limits from remote_protocol.x (libvirt 9.0).
+LIMITS: dict[str, int] = {
+    "STRING_MAX": 4194304,
+    "DOMAIN_LIST_MAX": 16384,
+    "NETWORK_LIST_MAX": 16384,
+    "STORAGE_POOL_LIST_MAX": 16384,
+    "STORAGE_VOL_LIST_MAX": 16384,
+    "SNAPSHOT_LIST_MAX": 16384,
+    "NAME_LIST_MAX": 16384,
+    "AUTH_TYPE_LIST_MAX": 20,
+    "NODE_MAX_CELLS": 1024,
+    "SECURITY_MODEL_MAX": 257,
+    "SECURITY_LABEL_MAX": 4097,
+    "SECURITY_DOI_MAX": 257,
+    "MEMORY_STATS_MAX": 1024,
+    "ALL_DOMAIN_STATS_MAX": 262144,
+    "CPU_STATS_MAX": 2048,
+    "MESSAGES_MAX": 2048,
+    "PARAMS_MAX": 64,
+    "EVENT_PARAMS_MAX": 2048,
+    "CPUMAP_MAX": 256,
+    "CPUMAPS_MAX": 16384,
+    "VCPUINFO_MAX": 16384,
+    "SCHEDULER_PARAMETERS_MAX": 16,
+    "BLOCK_STATS_PARAMETERS_MAX": 16,
+    "DISK_ERRORS_MAX": 256,
+    "FSINFO_MAX": 256,
+    "INTERFACE_MAX": 2048,
+    "DHCP_LEASES_MAX": 65536,
+    "SEND_KEY_MAX": 16,
+}
+
+REMOTE_PROGRAM = 0x20008086
+REMOTE_PROTOCOL_VERSION = 1
+KEEPALIVE_PROGRAM = 0x6B656570
+KEEPALIVE_PROTOCOL_VERSION = 1
+KEEPALIVE_PING = 1
+KEEPALIVE_PONG = 2
+
+# --- the shared structs of remote_protocol.x -------------------------------------
+nonnull_string = xdr.String(LIMITS["STRING_MAX"])
+remote_string = xdr.Optional(nonnull_string)
+uuid = xdr.FixedOpaque(16)
+
+nonnull_domain = xdr.Struct("remote_nonnull_domain",
+                            [("name", nonnull_string), ("uuid", uuid), ("id", xdr.Int)],
+                            build=DomainRef)
+nonnull_network = xdr.Struct("remote_nonnull_network",
+                             [("name", nonnull_string), ("uuid", uuid)], build=NetworkRef)
+nonnull_storage_pool = xdr.Struct("remote_nonnull_storage_pool",
+                                  [("name", nonnull_string), ("uuid", uuid)],
+                                  build=StoragePoolRef)
+nonnull_storage_vol = xdr.Struct("remote_nonnull_storage_vol",
+                                 [("pool", nonnull_string), ("name", nonnull_string),
+                                  ("key", nonnull_string)], build=StorageVolRef)
+nonnull_domain_snapshot = xdr.Struct(
+    "remote_nonnull_domain_snapshot", [("name", nonnull_string), ("dom", nonnull_domain)],
+    build=lambda name, dom: SnapshotRef(dom, name), attrs={"dom": "domain"})
+
+#: virTypedParameterType -> arm
+TYPED_PARAM_INT, TYPED_PARAM_UINT, TYPED_PARAM_LLONG, TYPED_PARAM_ULLONG = 1, 2, 3, 4
+TYPED_PARAM_DOUBLE, TYPED_PARAM_BOOLEAN, TYPED_PARAM_STRING = 5, 6, 7
+typed_param_value = xdr.Union("remote_typed_param_value", {
+    TYPED_PARAM_INT: xdr.Int, TYPED_PARAM_UINT: xdr.UInt, TYPED_PARAM_LLONG: xdr.Hyper,
+    TYPED_PARAM_ULLONG: xdr.UHyper, TYPED_PARAM_DOUBLE: xdr.Double,
+    TYPED_PARAM_BOOLEAN: xdr.Int, TYPED_PARAM_STRING: nonnull_string})
+typed_param = xdr.Struct("remote_typed_param",
+                         [("field", nonnull_string), ("value", typed_param_value)])
+
+remote_error = xdr.Struct("remote_error", [
+    ("code", xdr.Int), ("domain", xdr.Int), ("message", remote_string), ("level", xdr.Int),
+    ("dom", xdr.Optional(nonnull_domain)), ("str1", remote_string), ("str2", remote_string),
+    ("str3", remote_string), ("int1", xdr.Int), ("int2", xdr.Int),
+    ("net", xdr.Optional(nonnull_network))])
+
+domain_memory_stat = xdr.Struct("remote_domain_memory_stat",
+                                [("tag", xdr.Int), ("val", xdr.UHyper)])
+domain_stats_record = xdr.Struct("remote_domain_stats_record", [
+    ("dom", nonnull_domain),
+    ("params", xdr.Array(typed_param, LIMITS["ALL_DOMAIN_STATS_MAX"]))])
+
+vcpu_info = xdr.Struct("remote_vcpu_info", [("number", xdr.UInt), ("state", xdr.Int),
+                                            ("cpu_time", xdr.UHyper), ("cpu", xdr.Int)])
+domain_disk_error = xdr.Struct("remote_domain_disk_error",
+                               [("disk", nonnull_string), ("error", xdr.Int)])
+domain_fsinfo = xdr.Struct("remote_domain_fsinfo", [
+    ("mountpoint", nonnull_string), ("name", nonnull_string), ("fstype", nonnull_string),
+    ("dev_aliases", xdr.Array(nonnull_string, 256))])
+domain_ip_addr = xdr.Struct("remote_domain_ip_addr", [
+    ("type", xdr.Int), ("addr", nonnull_string), ("prefix", xdr.UInt)])
+domain_interface = xdr.Struct("remote_domain_interface", [
+    ("name", nonnull_string), ("hwaddr", remote_string),
+    ("addrs", xdr.Array(domain_ip_addr, 2048))])
+network_dhcp_lease = xdr.Struct("remote_network_dhcp_lease", [
+    ("iface", nonnull_string), ("expirytime", xdr.Hyper), ("type", xdr.Int),
+    ("mac", remote_string), ("iaid", remote_string), ("ipaddr", nonnull_string),
+    ("prefix", xdr.UInt), ("hostname", remote_string), ("clientid", remote_string)])
+
+graphics_address = xdr.Struct("remote_domain_event_graphics_address", [
+    ("family", xdr.Int), ("node", nonnull_string), ("service", nonnull_string)])
+graphics_identity = xdr.Struct("remote_domain_event_graphics_identity", [
+    ("type", nonnull_string), ("name", nonnull_string)])
+
+TYPES: dict[str, xdr.XdrType] = {
+    "int": xdr.Int, "uint": xdr.UInt, "hyper": xdr.Hyper, "uhyper": xdr.UHyper,
+    "char": xdr.Char, "uchar": xdr.UChar, "short": xdr.Short, "ushort": xdr.UShort,
+    "double": xdr.Double, "string": nonnull_string, "uuid": uuid, "opaque": xdr.Opaque(),
+    "dom": nonnull_domain, "net": nonnull_network, "pool": nonnull_storage_pool,
+    "vol": nonnull_storage_vol, "snap": nonnull_domain_snapshot, "param": typed_param,
+    "memstat": domain_memory_stat, "statsrecord": domain_stats_record,
+    "vcpuinfo": vcpu_info, "diskerror": domain_disk_error, "fsinfo": domain_fsinfo,
+    "iface": domain_interface, "lease": network_dhcp_lease,
+    "gaddr": graphics_address, "gident": graphics_identity,
+}
+
+_FIELD = re.compile(r"^(?P<name>\w+):(?P<type>\w+)"
+                    r"(?:(?P<opt>\?)|<(?P<max>\w+)>|\[(?P<fixed>\d+)\])?$")
+
+
+def parse_type(spec: str) -> xdr.XdrType:
+    """``"dom?"``, ``"string<NAME_LIST_MAX>"``, ``"char[32]"``... -> an XDR type."""
+    match = _FIELD.match("x:" + spec)
+    if match is None:
+        raise ValueError(f"bad type spec {spec!r}")
+    base, opt, maximum, fixed = match["type"], match["opt"], match["max"], match["fixed"]
+    if base == "char" and fixed:
+        return xdr.FixedCharString(int(fixed))
+    if base == "chars":
+        return xdr.VarCharString(_limit(maximum))
+    if base == "opaque" and maximum:
+        return xdr.Opaque(_limit(maximum))
+    inner = TYPES[base]
+    if opt:
+        return xdr.Optional(inner)
+    if maximum:
+        return xdr.Array(inner, _limit(maximum))
+    if fixed:
+        return xdr.FixedArray(inner, int(fixed))
+    return inner
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        raise ValueError("missing maximum")
+    return int(text) if text.isdigit() else LIMITS[text]
+
+
+def parse_fields(spec: str) -> list[tuple[str, xdr.XdrType]]:
+    fields = []
+    for token in spec.split():
+        name, _, type_spec = token.partition(":")
+        fields.append((name, parse_type(type_spec)))
+    return fields
+
+
+def make_struct(name: str, spec: str | None) -> xdr.Struct | None:
+    if spec is None:
+        return None
+    return xdr.Struct(name, parse_fields(spec))
+
+
+#: ACL permissions a read-only client may use (everything else mutates).
+_READ_PERMISSIONS = ("getattr", "read", "search_", "none")
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """One remote procedure: number, name, args/ret structs and its rules."""
+
+    number: int
+    name: str                      # REMOTE_PROC_ without the prefix
+    args: xdr.Struct | None
+    ret: xdr.Struct | None
+    acl: tuple[str, ...] = ()      # "object:permission" as in remote_protocol.x
+    high_priority: bool = False
+    stream: str | None = None      # "read" (daemon -> client) or "write"
+    stream_at: int = 1             # where the stream goes in the entry point's args
+    method: str = ""               # driver entry point (snake case of name)
+    api: str = ""                  # the public API name (virDomainCreate)
+
+    @property
+    def mutating(self) -> bool:
+        """True when a read-only connection may not call it."""
+        return any(not perm.split(":")[-1].startswith(_READ_PERMISSIONS)
+                   for perm in self.acl if perm != "none")
+
+    @property
+    def object_kind(self) -> str:
+        """The ACL object of the first rule: domain, network, storage_pool, connect..."""
+        return self.acl[0].split(":")[0] if self.acl else "connect"
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    """An event the daemon sends (type MESSAGE): its procedure and body."""
+
+    number: int
+    name: str
+    body: xdr.Struct
+    event_id: int | None = None     # the virDomainEventID etc. it delivers
+    family: str = "domain"          # domain, network, storage_pool
+
+    @property
+    def payload_fields(self) -> tuple[str, ...]:
+        """Fields after the callback id and the object: the event's own values."""
+        return tuple(f for f in self.body.field_names
+                     if f not in ("callbackID", "dom", "net", "pool"))
+
+
+_UPPER_WORDS = {"XML": "XML", "UUID": "UUID", "ID": "ID", "CPU": "CPU", "NMI": "NMI",
+                "MAC": "MAC", "PM": "PM", "OS": "OS", "URI": "URI", "IO": "IO",
+                "DHCP": "DHCP"}
+
+
+def api_name(name: str) -> str:
+    """``DOMAIN_LOOKUP_BY_UUID`` -> ``virDomainLookupByUUID``."""
+    words = name.split("_")
+    return "vir" + "".join(_UPPER_WORDS.get(w, w.capitalize()) for w in words)
+
+
+@dataclass
+class ProtocolTable:
+    """All declared procedures and event messages, by number."""
+
+    procedures: dict[int, Procedure] = field(default_factory=dict)
+    events: dict[int, EventMessage] = field(default_factory=dict)
+
+    def proc(self, number: int, name: str, args: str | None = None, ret: str | None = None,
+             acl: str = "", high: bool = False, stream: str | None = None,
+             stream_at: int = 1, method: str | None = None) -> Procedure:
+        low = name.lower()
+        procedure = Procedure(
+            number, name, make_struct(f"remote_{low}_args", args),
+            make_struct(f"remote_{low}_ret", ret), tuple(acl.split()), high, stream,
+            stream_at, method or low, api_name(name))
+        if number in self.procedures:
+            raise ValueError(f"procedure {number} declared twice")
+        self.procedures[number] = procedure
+        return procedure
+
+    def event(self, number: int, name: str, body: str, event_id: int | None = None,
+              family: str = "domain") -> EventMessage:
+        message = EventMessage(number, name,
+                               xdr.Struct(f"remote_{name.lower()}_msg", parse_fields(body)),
+                               event_id, family)
+        self.events[number] = message
+        return message
+
+    def event_for(self, family: str, event_id: int) -> EventMessage | None:
+        for message in self.events.values():
+            if message.family == family and message.event_id == event_id:
+                return message
+        return None

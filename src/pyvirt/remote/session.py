@@ -1,0 +1,47 @@
+"""One client's state as the dispatcher sees it: its driver connection, whether
+it is read-only, its event registrations. Owned by the daemon, used by
+:mod:`pyvirt.remote.dispatch`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pyvirt.drivers.base import DriverConnection
+
+log = logging.getLogger(__name__)
+
+#: The entry point that drops a registration, per event family.
+DEREGISTER = {"domain": "connect_domain_event_deregister_any",
+              "network": "connect_network_event_deregister_any",
+              "storage_pool": "connect_storage_pool_event_deregister_any"}
+
+
+@dataclass
+class Session:
+    """What the daemon knows about one client connection."""
+
+    readonly: bool = False
+    secure: bool = False                    # transport is unix socket or TLS
+    send_event: Callable[[int, bytes], None] = lambda proc, body: None
+    conn: DriverConnection | None = None
+    keepalive: bool = False                 # the client asked for feature 10
+    close_callback: bool = False
+    # (family, callback id) -> the table that registered it
+    callbacks: dict[tuple[str, int], Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def close(self) -> None:
+        """Drop event registrations and the driver connection (idempotent)."""
+        with self.lock:
+            conn, self.conn = self.conn, None
+            callbacks, self.callbacks = self.callbacks, {}
+        for (family, callback_id), table in callbacks.items():
+            try:
+                getattr(table, DEREGISTER[family])(callback_id)
+            except Exception:  # the connection goes anyway
+                log.debug("deregistering %s callback %d failed", family, callback_id)
+        if conn is not None:
+            conn.close()

@@ -1,0 +1,1 @@
+"""libvirt-agnostic RPC pieces: XDR codec and message framing (no I/O)."""
