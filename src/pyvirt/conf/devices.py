@@ -534,8 +534,10 @@ class CharDevice(Device):
     source_mode = XMLProperty("./source/@mode")
     source_host = XMLProperty("./source/@host")
     source_service = XMLProperty("./source/@service")
+    source_append = XMLProperty("./source/@append", "onoff")
     protocol = XMLProperty("./protocol/@type")
     log_file = XMLProperty("./log/@file")
+    log_append = XMLProperty("./log/@append", "onoff")
     target_type = XMLProperty("./target/@type")
     target_port = XMLProperty("./target/@port", int)
     target_name = XMLProperty("./target/@name")
@@ -757,6 +759,16 @@ class Sound(Device):
         super().check()
 
 
+class Audio(XMLBuilder):
+    """``<audio id='1' type='none'/>``: a host audio backend that sound devices and
+    VNC refer to by id (libvirt adds one of type ``none`` when a domain has none)."""
+
+    _root_name = "audio"
+    _list_name = "audios"
+    id = XMLProperty("./@id", int)
+    type = XMLProperty("./@type")
+
+
 class RNG(Device):
     _root_name = "rng"
     _attr_order = {"backend": ("model", "type")}
@@ -923,6 +935,7 @@ class Devices(XMLBuilder):
     inputs = XMLChildProperty(Input)
     graphics = XMLChildProperty(Graphics)
     sounds = XMLChildProperty(Sound)
+    audios = XMLChildProperty(Audio)
     videos = XMLChildProperty(Video)
     hostdevs = XMLChildProperty(Hostdev)
     watchdogs = XMLChildProperty(Watchdog)

@@ -291,6 +291,7 @@ class DomainDef(XMLBuilder):
     on_lockfailure = XMLProperty("./on_lockfailure")
     pm_suspend_to_mem = XMLProperty("./pm/suspend-to-mem/@enabled", bool)
     pm_suspend_to_disk = XMLProperty("./pm/suspend-to-disk/@enabled", bool)
+    resource_partition = XMLProperty("./resource/partition")
 
     os = XMLChildProperty(DomainOS, is_single=True)
     features = XMLChildProperty(Features, is_single=True)

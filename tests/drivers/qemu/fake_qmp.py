@@ -45,6 +45,7 @@ class FakeQMPServer:
         self.greeting = greeting or GREETING
         self.received: list[dict] = []
         self.unexpected: list[dict] = []
+        self.fds: list[int] = []            # descriptors the client sent (SCM_RIGHTS)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.path.exists(path):
             os.unlink(path)
@@ -53,13 +54,17 @@ class FakeQMPServer:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _messages(conn: socket.socket):
-        """JSON objects as they arrive (QMP clients need not end them with newlines)."""
+    def _messages(self, conn: socket.socket):
+        """JSON objects as they arrive (QMP clients need not end them with newlines);
+        descriptors passed along are kept in ``fds``, as QEMU keeps them for ``getfd``."""
         decoder = json.JSONDecoder()
         buf = ""
         while True:
-            chunk = conn.recv(65536)
+            chunk, ancdata, _flags, _addr = conn.recvmsg(65536, socket.CMSG_SPACE(16 * 4))
+            for level, kind, data in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    usable = len(data) - len(data) % 4
+                    self.fds += list(memoryview(data[:usable]).cast("i"))
             if not chunk:
                 return
             buf += chunk.decode()

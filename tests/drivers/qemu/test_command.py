@@ -149,3 +149,31 @@ def test_a_tap_interface_needs_a_prepared_fd():
     err = refused("<interface type='network'><source network='default'/></interface>")
     assert err.get_error_code() == VIR_ERR_INTERNAL_ERROR
     assert "no tap device was prepared for interface 0" in str(err)
+
+
+def test_a_restore_reads_the_incoming_stream_from_the_fd_it_was_given():
+    dom = DomainDef.from_xml((DATA / "minimal.xml").read_text())
+    plain = build_argv(dom, TCG, RunPaths.under("/run/x"))
+    paths = RunPaths.under("/run/x", monitor_fd=7)
+    paths = RunPaths(paths.run_dir, paths.monitor, paths.log, 7, (), incoming_fd=9)
+    argv = build_argv(dom, TCG, paths)
+    assert "-incoming" not in plain
+    assert argv[argv.index("-incoming") + 1] == "fd:9"
+    assert argv.index("-incoming") < argv.index("-sandbox")
+
+
+def test_the_sandbox_stays_strict_and_the_guest_power_off_is_ours():
+    argv = build_argv(DomainDef.from_xml((DATA / "minimal.xml").read_text()), TCG,
+                      RunPaths.under("/run/x"))
+    assert "spawn=deny" in argv[argv.index("-sandbox") + 1]
+    assert "-no-shutdown" in argv
+
+
+@pytest.mark.parametrize("audio, message", [
+    ("<audio id='1' type='pulseaudio'/>", "<audio type='pulseaudio'> is not supported"),
+    ("<audio id='1' type='none'/><audio id='2' type='none'/>", "more than one <audio>"),
+])
+def test_audio_backends_other_than_none_are_refused(audio, message):
+    err = refused(audio)
+    assert err.get_error_code() == VIR_ERR_CONFIG_UNSUPPORTED
+    assert message in err.get_error_message()

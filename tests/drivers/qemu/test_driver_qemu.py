@@ -246,8 +246,7 @@ def test_config_memory_and_vcpus_of_an_inactive_domain(tmp_path: Path, hv) -> No
 
 
 # --- what `virsh -c qemu:///embed?root=DIR define; dumpxml` prints (libvirt 9.0) ----------
-# Captured from the real qemu driver; libvirt's implicit <audio id='1' type='none'/>
-# is left out until conf models <audio> (see docs/qemu-driver.md).
+# Captured from the real qemu driver (with libvirt's implicit <audio id='1' type='none'/>).
 REAL_LIBVIRT_CASES = [
     ("""<domain type='qemu'>
   <name>cmp1</name>
@@ -303,6 +302,7 @@ REAL_LIBVIRT_CASES = [
     </console>
     <input type='mouse' bus='ps2'/>
     <input type='keyboard' bus='ps2'/>
+    <audio id='1' type='none'/>
     <memballoon model='none'/>
   </devices>
 </domain>
@@ -392,6 +392,7 @@ REAL_LIBVIRT_CASES = [
     <graphics type='vnc' port='-1' autoport='yes'>
       <listen type='address'/>
     </graphics>
+    <audio id='1' type='none'/>
     <video>
       <model type='cirrus' vram='16384' heads='1' primary='yes'/>
       <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>

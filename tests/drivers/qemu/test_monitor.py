@@ -162,3 +162,24 @@ def test_close_racing_a_hangup_disconnects_once(tmp_path):
         assert mon.state is MonitorState.CLOSED
         assert len(causes) == 1
         server.join()
+
+
+def test_a_descriptor_is_passed_with_getfd(sock, tmp_path):
+    """``pass_fd`` sends the fd by SCM_RIGHTS, then ``getfd`` names it (a save's file)."""
+    import os
+
+    server = FakeQMPServer(sock, [Step("getfd", args={"fdname": "migrate"})])
+    mon = Monitor.open(sock, "vm1", timeout=5)
+    target = tmp_path / "image"
+    target.write_bytes(b"")
+    fd = os.open(target, os.O_WRONLY)
+    try:
+        mon.pass_fd("migrate", fd)
+    finally:
+        os.close(fd)
+    mon.close()
+    server.join()
+    assert server.unexpected == []
+    assert len(server.fds) == 1
+    assert os.fstat(server.fds[0]).st_ino == target.stat().st_ino
+    os.close(server.fds[0])

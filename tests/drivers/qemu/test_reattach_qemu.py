@@ -162,3 +162,28 @@ def test_reattach_to_a_recycled_pid_is_refused(tmp_path: Path, stand_in) -> None
         assert stand_in.poll() is None              # a stranger's process is left alone
     finally:
         qdriver.forget_state_for_tests(dirs)
+
+
+def test_a_guest_that_powered_off_while_nobody_watched_is_shut_down(tmp_path: Path,
+                                                                    stand_in) -> None:
+    """QEMU reports run state ``shutdown`` (``-no-shutdown`` kept it): on_poweroff
+    (destroy) applies at once; the domain ends shut off, reason shutdown."""
+    dirs = state_dir.dirs_for_root(tmp_path)
+    dirs.create()
+    state_dir.save_config(dirs, "alive", live_xml("alive"))
+    qmp = FakeQmp(str(dirs.monitor_path("alive")))
+    qmp.ANSWERS = {**FakeQmp.ANSWERS, "query-status": {"status": "shutdown", "running": False}}
+    write_status(dirs, "alive", stand_in.pid, state_dir.process_start_time(stand_in.pid),
+                 qmp.path, state="running", reason="booted")
+    try:
+        hv = open_hv(tmp_path)
+        assert stand_in.wait(5) is not None                     # SIGTERM from on_poweroff
+        ref = hv.domain_lookup_by_name("alive")
+        deadline = time.monotonic() + 5
+        while hv.domain_get_state(ref)[0] != DomainState.SHUTOFF and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert hv.domain_get_state(ref) == [DomainState.SHUTOFF, n.ShutoffReason.SHUTDOWN]
+        assert not dirs.status_path("alive").exists()
+    finally:
+        qmp.close()
+        qdriver.forget_state_for_tests(dirs)

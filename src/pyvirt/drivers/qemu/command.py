@@ -39,7 +39,7 @@ CACHE_MODES = {  # libvirt's cache= → (direct, no-flush, write-cache)
 #: device elements this builder handles; the others are refused by name
 HANDLED = frozenset({"disk", "controller", "interface", "serial", "console", "channel",
                      "graphics", "video", "input", "rng", "watchdog", "memballoon",
-                     "emulator"})
+                     "emulator", "audio"})
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,8 @@ def _machine(dom: DomainDef, caps: QemuCaps, argv: _Argv) -> str:
     machine = (os_.machine if os_ is not None and os_.machine else "pc")
     if caps.machines and machine not in caps.machines:
         raise unsupported(f"Emulator '{caps.binary}' does not support machine type '{machine}'")
-    argv.add("-machine", f"{machine},accel={accel},usb=off,dump-guest-core=off,"
-             f"memory-backend={RAM_ID}")
+    argv.add("-machine", f"{machine},usb=off,dump-guest-core=off,memory-backend={RAM_ID}",
+             "-accel", accel)       # libvirt 9.0 with QEMU >= 7.1: a separate -accel
     return machine
 
 
@@ -395,8 +395,10 @@ def _chardev(chr_: Any, ident: str, paths: RunPaths, default_path: str | None = 
                 f"port={chr_.source_service}" + (",server=on,wait=off" if server else ""))
     else:
         raise unsupported(f"<{chr_.node.tag} type='{kind}'> is not supported by this driver")
+    if kind == "file" and chr_.source_append is not None:
+        spec += f",append={'on' if chr_.source_append else 'off'}"
     if chr_.log_file:
-        spec += f",logfile={chr_.log_file},logappend=off"
+        spec += f",logfile={chr_.log_file},logappend={'on' if chr_.log_append else 'off'}"
     return spec
 
 
@@ -443,22 +445,37 @@ def _channels_and_virtio_consoles(dom: DomainDef, paths: RunPaths, argv: _Argv,
 
 
 # --- display, input and the small devices ---------------------------------------------
+def _audio_id(dom: DomainDef) -> str:
+    """``-audiodev`` for the domain's ``<audio>`` (libvirt's implicit one is
+    ``<audio id='1' type='none'/>``); only the ``none`` backend is supported."""
+    audios = list(dom.devices.audios) if dom.devices is not None else []
+    if len(audios) > 1:
+        raise unsupported("more than one <audio> backend is not supported by this driver")
+    if not audios:
+        return AUDIO_ID
+    audio = audios[0]
+    if (audio.type or "none") != "none":
+        raise unsupported(f"<audio type='{audio.type}'> is not supported by this driver")
+    return f"audio{audio.id if audio.id is not None else 1}"
+
+
 def _graphics(dom: DomainDef, argv: _Argv) -> None:
-    argv.json("-audiodev", {"id": AUDIO_ID, "driver": "none"})
+    audio_id = _audio_id(dom)
+    argv.json("-audiodev", {"id": audio_id, "driver": "none"})
     for gfx in (dom.devices.graphics if dom.devices is not None else []):
         if gfx.type != "vnc":
             raise unsupported(f"<graphics type='{gfx.type}'> is not supported by this driver")
         if gfx.socket:
-            argv.add("-vnc", f"unix:{gfx.socket},audiodev={AUDIO_ID}")
+            argv.add("-vnc", f"unix:{gfx.socket},audiodev={audio_id}")
             continue
         listen = gfx.listen or "127.0.0.1"
         if gfx.port is None or gfx.port == -1 or gfx.autoport:
             # QEMU takes the first free display; query-vnc tells which
-            argv.add("-vnc", f"{listen}:0,to=99,audiodev={AUDIO_ID}")
+            argv.add("-vnc", f"{listen}:0,to=99,audiodev={audio_id}")
         else:
             if gfx.port < 5900:
                 raise unsupported(f"VNC port {gfx.port} is below 5900")
-            argv.add("-vnc", f"{listen}:{gfx.port - 5900},audiodev={AUDIO_ID}")
+            argv.add("-vnc", f"{listen}:{gfx.port - 5900},audiodev={audio_id}")
 
 
 def _videos(dom: DomainDef, argv: _Argv) -> None:
@@ -608,6 +625,8 @@ def build_argv(domain_def: DomainDef, caps: QemuCaps, paths: RunPaths) -> list[s
     _watchdogs(dom, argv)
     _memballoon(dom, argv)
     _rngs(dom, argv)
+    if paths.incoming_fd is not None:       # a restore: the migration stream comes in here
+        argv.add("-incoming", f"fd:{paths.incoming_fd}")
     argv.add("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
              "resourcecontrol=deny")
     argv.add("-msg", "timestamp=on")

@@ -64,6 +64,20 @@ def apply(ddef: Any, declared: list[Any] | None = None) -> None:
         _implicit_i440fx(devices, declared if declared is not None else [])
         _assign_pci(devices)
         _assign_usb_ports(devices)
+    _implicit_audio(devices)
+
+
+#: the device kinds <audio> follows (libvirt's order under <devices>)
+_BEFORE_AUDIO = ("sound", "graphics", "tpm", "input", "channel", "console", "serial",
+                 "smartcard", "interface", "filesystem", "controller", "disk", "emulator")
+
+
+def _implicit_audio(devices: Any) -> None:
+    """libvirt 9.0's qemu driver gives every domain an audio backend: ``<audio
+    id='1' type='none'/>`` when the document has none."""
+    if devices.find("audio") is None:
+        _insert_after_last(devices, "audio", etree.Element("audio", id="1", type="none"),
+                           _BEFORE_AUDIO)
 
 
 def _default_cpu(node: Any) -> None:
@@ -258,11 +272,14 @@ def _assign_usb_ports(devices: Any) -> None:
 
 # --- parsing a definition for this driver ---------------------------------------------
 def parse_definition(xml: str, validate: bool = False,
-                     canonical_machine: Callable[[str | None], str] | None = None
-                     ) -> tuple[DomainDef, list[str]]:
-    """Parse, check and normalize a QEMU domain; refuse (validate) or strip unknown XML."""
+                     canonical_machine: Callable[[str | None], str] | None = None,
+                     ours: bool = False) -> tuple[DomainDef, list[str]]:
+    """Parse, check and normalize a QEMU domain; refuse (validate) or strip unknown XML.
+    ``ours``: a document this driver wrote (config or status file), kept whole: what
+    it holds beyond the conf models (a console's pty path, a serial target's model)
+    was put there by us."""
     ddef = DomainDef.from_xml(xml)
-    unknown = list(ddef.unknown_parts())
+    unknown = [] if ours else list(ddef.unknown_parts())
     if unknown and validate:
         raise error(VIR_ERR_CONFIG_UNSUPPORTED,
                     "unsupported XML in domain definition: " + ", ".join(unknown),

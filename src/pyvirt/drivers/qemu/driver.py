@@ -24,7 +24,9 @@ from typing import Any, Callable
 from pyvirt.drivers.base import (
     DomainRef, DriverConnection, HypervisorConnection, SnapshotRef, register_driver,
 )
-from pyvirt.drivers.qemu import console, host, hotplug, lifecycle, save, snapshot, state_dir, stats
+from pyvirt.drivers.qemu import (
+    console, host, hotplug, ifaddr, lifecycle, peers, save, snapshot, state_dir, stats,
+)
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.driver_state import (
     QemuDriverState, forget_state_for_tests, start_domain, state_for,
@@ -664,11 +666,25 @@ class QemuHypervisor(HypervisorConnection):
         lifecycle.require_active(dom)
         return dom, lifecycle.runtime_of(self.drv, dom)
 
+    def domain_interface_addresses(self, ref: DomainRef, source: int = 0,
+                                   flags: int = 0) -> dict:
+        check_flags(flags, 0, "qemuDomainInterfaceAddresses")
+        with self.drv.lock:
+            dom = self._dom(ref)
+            lifecycle.require_active(dom)
+            live = dom.live_def
+        return ifaddr.interface_addresses(live, source, self.drv.network)
+
     def domain_get_cpu_stats(self, ref: DomainRef, start_cpu: int, ncpus: int,
                              flags: int = 0) -> list[dict]:
         check_flags(flags, 0, "qemuDomainGetCPUStats")
         with self.drv.lock:
             return stats.cpu_stats(self._running(ref)[1], start_cpu, ncpus)
+
+    def domain_interface_stats(self, ref: DomainRef, path: str) -> list[int]:
+        with self.drv.lock:
+            dom, _rt = self._running(ref)
+            return stats.interface_stats(dom, path)
 
     def domain_block_stats(self, ref: DomainRef, path: str) -> list[int]:
         with self.drv.lock:
@@ -775,10 +791,14 @@ class QemuDriver:
     def open(self, uri: Any, flags: int, readonly: bool) -> DriverConnection | None:
         if getattr(uri, "driver", None) != "qemu" or uri.host or uri.transport:
             return None
-        dirs = state_dir.dirs_for_uri(uri.path or "/system", uri.param("root"))
-        drv = state_for(dirs, privileged=uri.path != "/session")
+        path, root = uri.path or "/system", uri.param("root")
+        dirs = state_dir.dirs_for_uri(path, root)
+        drv = state_for(dirs, privileged=path != "/session",
+                        open_peers=lambda: peers.open_peers(path, root, readonly=False))
         table = QemuHypervisor(drv, str(uri))
-        return DriverConnection(uri=str(uri), hypervisor=table, readonly=readonly)
+        network, storage = peers.open_peers(path, root, readonly)
+        return DriverConnection(uri=str(uri), hypervisor=table, network=network,
+                                storage=storage, readonly=readonly)
 
 
 def register() -> None:

@@ -24,7 +24,9 @@ from typing import Any, Callable
 
 from pyvirt.conf.domain import DomainDef
 from pyvirt.drivers.base import DomainRef
-from pyvirt.drivers.qemu import host, hotplug, lifecycle, reattach, save, snapshot, state_dir
+from pyvirt.drivers.qemu import (
+    host, hotplug, lifecycle, peers, reattach, save, snapshot, state_dir,
+)
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.runtime import DomainRuntime
 from pyvirt.drivers.qemu.state_dir import StateDirs
@@ -40,7 +42,8 @@ log = logging.getLogger(__name__)
 class QemuDriverState:
     """Domains, running QEMUs and events of one state layout."""
 
-    def __init__(self, dirs: StateDirs, privileged: bool = True) -> None:
+    def __init__(self, dirs: StateDirs, privileged: bool = True,
+                 open_peers: Callable[[], tuple[Any, Any]] | None = None) -> None:
         self.dirs = dirs
         self.privileged = privileged
         self.domains = DomainObjList(first_id=1)
@@ -53,12 +56,20 @@ class QemuDriverState:
                                         daemon=True)
         self._host: host.HostQemu | None = None
         self._pidfile = -1
+        self._open_peers = open_peers
+        #: the driver's own network and storage connections (None: not on this URI)
+        self.network: Any = None
+        self.storage: Any = None
 
     # --- start-up ---------------------------------------------------------------
     def start(self) -> None:
         self.dirs.create()
         self._pidfile = state_dir.acquire_driver_pidfile(self.dirs)
         self._worker.start()
+        if self._open_peers is not None:
+            self.network, self.storage = self._open_peers()
+            if self.storage is not None:
+                self.storage.set_volume_users(lambda path: peers.volume_users(self, path))
         with self.lock:
             self._load_configs()
             reattach.reattach_all(self)
@@ -70,7 +81,7 @@ class QemuDriverState:
     def _load_configs(self) -> None:
         for stem, xml in state_dir.load_configs(self.dirs):
             try:
-                ddef = parse_definition(xml)[0]
+                ddef = parse_definition(xml, ours=True)[0]
             except libvirtError as err:
                 log.error("skipping domain config %s: %s", self.dirs.config_path(stem),
                           err.get_error_message())
@@ -179,13 +190,15 @@ _STATES: dict[str, QemuDriverState] = {}
 _STATES_LOCK = threading.Lock()
 
 
-def state_for(dirs: StateDirs, privileged: bool = True) -> QemuDriverState:
-    """The process-wide driver instance for ``dirs`` (started on first use)."""
+def state_for(dirs: StateDirs, privileged: bool = True,
+              open_peers: Callable[[], tuple[Any, Any]] | None = None) -> QemuDriverState:
+    """The process-wide driver instance for ``dirs`` (started on first use);
+    ``open_peers()`` gives its own (network, storage) connections."""
     key = str(dirs.config)
     with _STATES_LOCK:
         state = _STATES.get(key)
         if state is None:
-            state = QemuDriverState(dirs, privileged)
+            state = QemuDriverState(dirs, privileged, open_peers)
             state.start()
             _STATES[key] = state
         return state
@@ -212,7 +225,7 @@ def start_domain(drv: "QemuDriverState", dom: DomainObj, flags: int) -> None:
     image = dom.managed_save
     if image and os.path.exists(image) and not flags & n.START_FORCE_BOOT:
         xml, running, offset = save.read_save_header(image)
-        live = drv.parse(xml)[0]
+        live = parse_definition(xml, False, drv.host().canonical_machine, ours=True)[0]
         run_flags = n.SAVE_PAUSED if flags & n.START_PAUSED else 0
         save.restore(drv, dom, image, live, running, offset, run_flags)
         state_dir.remove_file(drv.dirs.managed_save_path(dom.name))

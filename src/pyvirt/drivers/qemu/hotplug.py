@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.conf.devices import parse_device
-from pyvirt.drivers.qemu import defaults, lifecycle
+from pyvirt.drivers.qemu import defaults, lifecycle, peers
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_DEVICE_MISSING, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_INVALID,
@@ -95,19 +95,22 @@ def attach(drv: "QemuDriverState", dom: "DomainObj", xml: str, flags: int) -> No
 
 
 def _attach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
-    node = dev.node
-    bus = node.find("target").get("bus", "virtio")
-    if bus != "virtio" or node.get("device", "disk") != "disk" \
-            or node.get("type", "file") not in ("file", "block"):
-        raise error(VIR_ERR_CONFIG_UNSUPPORTED,
-                    "live attach supports virtio file/block disks only", domain=VIR_FROM_QEMU)
+    given = dev.node
+    bus = given.find("target").get("bus", "virtio")
+    if bus != "virtio" or given.get("device", "disk") != "disk" \
+            or given.get("type", "file") not in ("file", "block", "volume"):
+        raise error(VIR_ERR_CONFIG_UNSUPPORTED, "live attach supports virtio file/block/"
+                    "volume disks only", domain=VIR_FROM_QEMU)
+    node = copy.deepcopy(given)            # what QEMU gets: a volume resolved to its path
+    if node.get("type") == "volume":
+        peers.resolve_disk_node(drv.storage, node)
     path = lifecycle.disk_source(node)
     if not path or not os.path.exists(path):
         raise error(lifecycle.VIR_ERR_SYSTEM_ERROR,
                     f"Cannot access storage file '{path}': No such file or directory",
                     domain=lifecycle.VIR_FROM_STORAGE)
     probe = copy.deepcopy(dom.live_def)
-    probe.add_device(dev.copy())
+    probe.node.find("devices").append(copy.deepcopy(node))
     lifecycle.check_disk_conflicts(drv, dom, probe)
     rt = lifecycle.runtime_of(drv, dom)
     alias = lifecycle.disk_alias(node)
@@ -118,7 +121,7 @@ def _attach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
                "discard": "unmap"}
     fmt_node = {"node-name": f"{alias}-format", "read-only": readonly, "driver": fmt,
                 "file": f"{alias}-storage"}
-    slot = defaults.assign_hotplug_slot(dom.live_def, node)
+    slot = defaults.assign_hotplug_slot(dom.live_def, given)
     placement = {"bus": "pci.0", "addr": f"0x{slot:x}"} if slot is not None else {}
     added: list[str] = []
     try:
@@ -129,17 +132,22 @@ def _attach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
         rt.monitor.execute("device_add", {"driver": "virtio-blk-pci", "id": alias,
                                           "drive": fmt_node["node-name"], **placement})
     except libvirtError:
-        address = node.find("address")
+        address = given.find("address")
         if slot is not None and address is not None:
-            node.remove(address)
+            given.remove(address)
         for name in reversed(added):
             try:
                 rt.monitor.execute("blockdev-del", {"node-name": name})
             except libvirtError:
                 pass
         raise
-    _set_alias(node, alias)
+    _set_alias(given, alias)
     dom.live_def.add_device(dev)
+    if given.get("type") == "volume":                      # volume users see its path
+        if rt.disk_def is None or rt.disk_def is dom.live_def:
+            rt.disk_def = dom.live_def.copy()
+            _forget_resolved_disk(dom, rt, given)
+        rt.disk_def.node.find("devices").append(node)
     drv.events.queue(n.EVENT_ID_DEVICE_ADDED, drv.ref(dom), alias)
 
 
@@ -157,11 +165,12 @@ def _set_alias(node: Any, alias: str) -> None:
 
 
 def _attach_nic_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
-    """``netdev_add`` (user networking) + ``device_add`` of the NIC model."""
+    """``netdev_add`` (user networking, or a tap for a network/bridge NIC: made by
+    the network driver, its fd passed with ``getfd``) + ``device_add`` of the model."""
     from pyvirt.drivers.qemu.command import NIC_MODELS
 
     node = dev.node
-    if node.get("type") != "user":
+    if node.get("type") not in ("user", *peers.TAP_TYPES):
         raise error(VIR_ERR_CONFIG_UNSUPPORTED, f"live attach of <interface type='"
                     f"{node.get('type')}'> is not supported yet", domain=VIR_FROM_QEMU)
     model_el = node.find("model")
@@ -181,7 +190,7 @@ def _attach_nic_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None
     rt = lifecycle.runtime_of(drv, dom)
     slot = defaults.assign_hotplug_slot(dom.live_def, node)
     placement = {"bus": "pci.0", "addr": f"0x{slot:x}"} if slot is not None else {}
-    rt.monitor.execute("netdev_add", {"type": "user", "id": netdev})
+    tap = _add_netdev(drv, rt, node, netdev)
     try:
         rt.monitor.execute("device_add", {"driver": NIC_MODELS[model], "netdev": netdev,
                                           "id": alias, **({"mac": mac} if mac else {}),
@@ -194,6 +203,9 @@ def _attach_nic_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None
             rt.monitor.execute("netdev_del", {"id": netdev})
         except libvirtError:
             pass
+        if tap is not None:
+            rt.taps.remove(tap)
+            peers.unplug_taps(drv.network, [tap])
         raise
     _set_alias(node, alias)
     dom.live_def.add_device(dev)
@@ -238,6 +250,25 @@ def _alias_of(dev: Any) -> str:
     return lifecycle.disk_alias(dev.node)
 
 
+def _add_netdev(drv: "QemuDriverState", rt: "DomainRuntime", node: Any,
+                netdev: str) -> str | None:
+    """The NIC's host side; returns the tap made for a network/bridge NIC."""
+    if node.get("type") == "user":
+        rt.monitor.execute("netdev_add", {"type": "user", "id": netdev})
+        return None
+    tap, fd = peers.plug_nic(drv.network, node)
+    try:
+        rt.monitor.pass_fd(f"fd-{netdev}", fd)
+        rt.monitor.execute("netdev_add", {"type": "tap", "id": netdev, "fd": f"fd-{netdev}"})
+    except BaseException:
+        peers.unplug_taps(drv.network, [tap])
+        raise
+    finally:
+        peers.close_fds([fd])          # QEMU holds its own copy
+    rt.taps.append(tap)
+    return tap
+
+
 def _detach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
     """``device_del``; the host side (block nodes, netdev) goes once QEMU confirms."""
     rt = lifecycle.runtime_of(drv, dom)
@@ -279,6 +310,33 @@ def device_removal_done(drv: "QemuDriverState", dom: "DomainObj", rt: "DomainRun
         current = alias_el.get("name") if alias_el is not None else (
             lifecycle.disk_alias(dev) if dev.tag == "disk" else None)
         if current == alias:
+            _release_tap(drv, rt, dev)
+            _forget_resolved_disk(dom, rt, dev)
             dev.getparent().remove(dev)
             break
     lifecycle.save_status(drv, dom)
+
+
+def _forget_resolved_disk(dom: "DomainObj", rt: "DomainRuntime", dev: Any) -> None:
+    """An unplugged disk leaves the resolved copy of the definition too."""
+    if dev.tag != "disk" or rt.disk_def is None or rt.disk_def is dom.live_def:
+        return
+    target = dev.find("target")
+    want = target.get("dev") if target is not None else None
+    for disk in rt.disk_def.node.iterfind("devices/disk"):
+        mine = disk.find("target")
+        if want and mine is not None and mine.get("dev") == want:
+            disk.getparent().remove(disk)
+            return
+
+
+def _release_tap(drv: "QemuDriverState", rt: "DomainRuntime", dev: Any) -> None:
+    """An unplugged network/bridge NIC's tap goes too."""
+    if dev.tag != "interface" or dev.get("type") not in peers.TAP_TYPES:
+        return
+    target = dev.find("target")
+    tap = target.get("dev") if target is not None else None
+    if tap:
+        if tap in rt.taps:
+            rt.taps.remove(tap)
+        peers.unplug_taps(drv.network, [tap])

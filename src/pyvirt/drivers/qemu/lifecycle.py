@@ -24,7 +24,7 @@ import signal
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pyvirt.conf.devices import disk_name_to_index
-from pyvirt.drivers.qemu import command, console
+from pyvirt.drivers.qemu import command, console, peers
 from pyvirt.drivers.qemu import state_dir
 from pyvirt.drivers.qemu.paths import RunPaths
 from pyvirt.drivers.qemu.process import QemuProcess, read_log_tail
@@ -152,7 +152,9 @@ def check_disk_conflicts(drv: "QemuDriverState", dom: "DomainObj", ddef: Any) ->
     for other in drv.domains:
         if other.uuid == dom.uuid or not other.active or other.live_def is None:
             continue
-        for disk in other.live_def.node.iterfind("devices/disk"):
+        running = drv.runtimes.get(other.uuid)
+        used = getattr(running, "disk_def", None) or other.live_def
+        for disk in used.node.iterfind("devices/disk"):
             path = disk_source(disk)
             if path and os.path.realpath(path) in mine and disk.get("device", "disk") in (
                     "disk", "lun") and disk.find("shareable") is None:
@@ -257,20 +259,47 @@ def _add_alias(dev: Any, name: str) -> None:
         dev.append(alias)
 
 
+def prepare_disks(drv: "QemuDriverState", dom: "DomainObj", live: Any) -> Any:
+    """Checks on the disks before a start; returns ``live`` with volume disks
+    resolved to their paths (what QEMU is given)."""
+    disk_def = peers.resolve_disks(drv.storage, live)
+    check_host_files(disk_def)
+    check_disk_conflicts(drv, dom, disk_def)
+    return disk_def
+
+
 def launch(drv: "QemuDriverState", dom: "DomainObj", live: Any,
-           incoming: str | None = None) -> DomainRuntime:
-    """Spawn QEMU paused for ``live`` and connect its monitor (the groundwork's
-    launch template: a failure kills what it started and reports QEMU's words
-    and the command line); our run files go too."""
+           incoming_fd: int | None = None, disk_def: Any = None) -> DomainRuntime:
+    """Plug the NICs' taps, spawn QEMU paused for ``live`` (its disks as in
+    ``disk_def``) and connect its monitor (the groundwork's launch template: a
+    failure kills what it started and reports QEMU's words and the command
+    line); our run files and the taps go too."""
     dirs = drv.dirs
     dirs.create()
+    argv_def = disk_def if disk_def is not None else live
+    taps, tap_fds = peers.plug_interfaces(drv.network, live)
+    try:
+        return _spawn(drv, dom, argv_def, incoming_fd, taps, tuple(tap_fds))
+    except BaseException:
+        peers.unplug_taps(drv.network, taps)
+        raise
+    finally:
+        peers.close_fds(tap_fds)          # QEMU holds its own copies
+
+
+def _spawn(drv: "QemuDriverState", dom: "DomainObj", argv_def: Any, incoming_fd: int | None,
+           taps: list[str], tap_fds: tuple[int, ...]) -> DomainRuntime:
+    dirs = drv.dirs
 
     def build(paths: RunPaths) -> list[str]:
-        return launch_argv(command.build_argv(live, drv.qemu_caps(live), paths), incoming)
+        return command.build_argv(argv_def, drv.qemu_caps(argv_def), paths)
 
     process = QemuProcess(dom.name, build, str(dirs.run))
     process.paths = RunPaths(run_dir=str(dirs.run), monitor=str(dirs.monitor_path(dom.name)),
-                             log=str(dirs.log_path(dom.name)))
+                             log=str(dirs.log_path(dom.name)), tap_fds=tap_fds,
+                             incoming_fd=incoming_fd)
+    if incoming_fd is not None:
+        process.pass_fds = (incoming_fd,)
     try:
         process.start(paused=True)
     except libvirtError:
@@ -281,21 +310,10 @@ def launch(drv: "QemuDriverState", dom: "DomainObj", live: Any,
         raise error(VIR_ERR_INTERNAL_ERROR, f"cannot start QEMU: {err}",
                     domain=VIR_FROM_QEMU) from err
     rt = DomainRuntime.for_process(process)
+    rt.disk_def, rt.taps = argv_def, list(taps)
     subscribe(process.monitor, drv.event_callback(dom.uuid, rt))
     rt.watch(drv.exit_callback(dom.uuid))
     return rt
-
-
-def launch_argv(argv: list[str], incoming: str | None) -> list[str]:
-    """The builder's argv plus what the lifecycle needs: QEMU stays after a guest
-    power-off (``-no-shutdown``: on_poweroff is ours to apply), may spawn the
-    ``exec:`` helper of a save/restore, and may take an incoming migration."""
-    out = [a.replace("spawn=deny", "spawn=allow") if a.startswith("on,") else a for a in argv]
-    if "-no-shutdown" not in out:
-        out.append("-no-shutdown")
-    if incoming:
-        out += ["-incoming", incoming]
-    return out
 
 
 @contextlib.contextmanager
@@ -328,7 +346,16 @@ def abort_launch(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime) ->
         except libvirtError as err:
             log.error("domain '%s': cleaning up a failed start: %s", dom.name, err)
     rt.close()
+    release_host(drv, dom, rt)
     state_dir.delete_status(drv.dirs, dom.name)
+
+
+def release_host(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime) -> None:
+    """Undo what the start did on the host: the NICs' taps (those we plugged, or
+    those the live XML records after a reattach)."""
+    taps = rt.taps or (peers.recorded_taps(dom.live_def) if dom.live_def is not None else [])
+    rt.taps = []
+    peers.unplug_taps(drv.network, taps)
 
 
 def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
@@ -341,12 +368,13 @@ def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
         live = dom.persistent_def.copy()
     check_accel(drv, live)
     with failed_start(dom):
-        check_host_files(live)
-        check_disk_conflicts(drv, dom, live)
+        disk_def = prepare_disks(drv, dom, live)
         dom_id = drv.domains.next_id()
         live.node.set("id", str(dom_id))
         assign_aliases(live)
-        rt = launch(drv, dom, live)
+        if disk_def is not live:
+            assign_aliases(disk_def)          # the same names in what QEMU is given
+        rt = launch(drv, dom, live, disk_def=disk_def)
     paused = bool(flags & n.START_PAUSED)
     try:
         if not paused:
@@ -395,6 +423,7 @@ def finish_stop(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime,
     if session is not None:
         session.hangup()
     rt.close()
+    release_host(drv, dom, rt)
     state_dir.delete_status(drv.dirs, dom.name)
     dom.set_state(S.SHUTOFF, reason)
     lifecycle_event(drv, dom, E.STOPPED, detail)

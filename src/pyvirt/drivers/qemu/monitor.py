@@ -196,6 +196,19 @@ class AsyncMonitor:
                         f"QEMU command '{cmd}' got no reply within {timeout} s",
                         domain=VIR_FROM_QEMU) from None
 
+    async def pass_fd(self, name: str, fd: int, timeout: float | None = None) -> None:
+        """Hand ``fd`` to QEMU (SCM_RIGHTS) and name it ``name`` with ``getfd``, as
+        libvirt does for a migration to a file; QEMU gets its own copy."""
+        if self.state is not MonitorState.READY or self._client is None \
+                or self._client.runstate is not Runstate.RUNNING:
+            raise self._eof_error()
+        try:
+            self._client.send_fd_scm(fd)
+        except (OSError, QMPError) as err:
+            raise error(VIR_ERR_INTERNAL_ERROR, f"unable to pass a file descriptor to QEMU: "
+                        f"{err}", domain=VIR_FROM_QEMU) from err
+        await self.execute("getfd", {"fdname": name}, timeout)
+
     def _eof_error(self) -> libvirtError:
         return error(VIR_ERR_INTERNAL_ERROR,
                      f"End of file from qemu monitor (vm='{self.vm_name}')",
@@ -272,6 +285,11 @@ class Monitor:
         limit = timeout if timeout is not None else self.timeout
         return self.loop.run(self.core.execute(cmd, args, limit), limit + 5,
                              f"QEMU command '{cmd}'")
+
+    def pass_fd(self, name: str, fd: int) -> None:
+        """``getfd`` with ``fd`` attached: QEMU knows it as ``name`` (``fd:NAME``)."""
+        self.loop.run(self.core.pass_fd(name, fd, self.timeout), self.timeout + 5,
+                      "passing a file descriptor to QEMU")
 
     def add_event_callback(self, callback: EventCallback,
                            names: Iterable[str] | str | None = None) -> _Subscription:

@@ -21,6 +21,7 @@ class RunPaths:
     log: str
     monitor_fd: int | None = None
     tap_fds: tuple[int, ...] = ()   # one per tap-backed <interface>, in document order
+    incoming_fd: int | None = None  # a restore: QEMU reads the migration stream from it
 
     @classmethod
     def under(cls, run_dir: str, monitor_fd: int | None = None) -> "RunPaths":
@@ -28,4 +29,5 @@ class RunPaths:
                    log=os.path.join(run_dir, "qemu.log"), monitor_fd=monitor_fd)
 
     def with_monitor_fd(self, fd: int | None) -> "RunPaths":
-        return RunPaths(self.run_dir, self.monitor, self.log, fd, self.tap_fds)
+        return RunPaths(self.run_dir, self.monitor, self.log, fd, self.tap_fds,
+                        self.incoming_fd)

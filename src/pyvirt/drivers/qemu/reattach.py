@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import uuid as uuidlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu import lifecycle, state_dir
+from pyvirt.drivers.qemu import lifecycle, peers, state_dir
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.runtime import DomainRuntime, open_monitor
 from pyvirt.errors import libvirtError
@@ -73,13 +73,13 @@ def _pid_matches(rec: state_dir.StatusRecord) -> bool:
 
 def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
     """True when ``rec``'s QEMU is alive and under our control again."""
-    live = parse_definition(rec.live_xml)[0]
+    live = parse_definition(rec.live_xml, ours=True)[0]
     uuid = uuidlib.UUID(live.uuid).bytes
     dom = drv.domains.find_by_uuid(uuid)
     if not _pid_matches(rec):
         log.warning("domain '%s': QEMU (pid %d) is gone; marking it shut off", rec.name,
                     rec.pid)
-        _forget(drv, rec.name, dom)
+        _forget(drv, rec.name, dom, live)
         return False
     rt = DomainRuntime(pid=rec.pid, pid_start=rec.pid_start, monitor_path=rec.monitor,
                        log_path=str(drv.dirs.log_path(rec.name)))
@@ -93,7 +93,7 @@ def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
                   rec.name, rec.pid, err)
         rt.kill(9)
         rt.close()
-        _forget(drv, rec.name, dom)
+        _forget(drv, rec.name, dom, live)
         return False
     if dom is None:
         dom = drv.domains.add(DomainObj(name=rec.name, uuid=uuid))
@@ -101,10 +101,27 @@ def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
     live.node.set("id", str(rec.dom_id))
     dom.set_state(*_state_of(status, rec))
     drv.runtimes[uuid] = rt
+    rt.disk_def = _resolved_disks(drv, live)
     rt.watch(drv.exit_callback(uuid))
     lifecycle.save_status(drv, dom)
     log.info("domain '%s': reattached to QEMU pid %d", rec.name, rec.pid)
+    if status.get("status") == "shutdown":
+        # the guest powered off while nobody watched (QEMU waits under -no-shutdown):
+        # finish it as if the SHUTDOWN event had just come (on_poweroff), as libvirt does
+        drv.post(lambda: lifecycle.handle_qmp_event(
+            drv, dom, rt, "SHUTDOWN", {"guest": True, "reason": "guest-shutdown"}))
     return True
+
+
+def _resolved_disks(drv: "QemuDriverState", live: Any) -> Any:
+    """The running definition with volume disks on their paths (for the storage
+    driver's "in use" check); the unresolved one if the storage cannot say now."""
+    try:
+        return peers.resolve_disks(drv.storage, live)
+    except libvirtError as err:
+        log.warning("domain '%s': cannot resolve its volume disks: %s", live.name,
+                    err.get_error_message())
+        return live
 
 
 def _state_of(status: dict, rec: state_dir.StatusRecord) -> tuple[S, int]:
@@ -119,7 +136,11 @@ def _state_of(status: dict, rec: state_dir.StatusRecord) -> tuple[S, int]:
     return S.PAUSED, _PAUSED_STATES.get(qemu_state, PausedReason.UNKNOWN)
 
 
-def _forget(drv: "QemuDriverState", name: str, dom: DomainObj | None) -> None:
+def _forget(drv: "QemuDriverState", name: str, dom: DomainObj | None,
+            live: Any = None) -> None:
+    """A QEMU that is gone: its run files and the taps its live XML names go too."""
+    if live is not None:
+        peers.unplug_taps(drv.network, peers.recorded_taps(live))
     state_dir.delete_status(drv.dirs, name)
     if dom is not None and not dom.persistent:
         drv.domains.remove(dom)

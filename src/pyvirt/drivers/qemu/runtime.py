@@ -62,6 +62,10 @@ class DomainRuntime:
     fake_reboot: bool = False
     saw_shutdown: bool = False
     finished: bool = False
+    #: the definition QEMU was started from, volume disks resolved to paths
+    disk_def: Any = None
+    #: the taps we plugged for its network/bridge NICs (removed when it stops)
+    taps: list[str] = field(default_factory=list)
     #: device alias -> (what to release, its name) for detaches waiting on DEVICE_DELETED
     pending_removals: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     _deleted: set[str] = field(default_factory=set)

@@ -2,24 +2,25 @@
 
 Migration to a file (QEMU 7.2 has no ``file:`` URI): the image starts with a
 header (magic ``PyvirtQemuSave1\n``, XML length, "was running", data offset,
-the domain XML) padded to 4 KiB, then QEMU's migration stream, written by
-``migrate exec:cat >> FILE``. Restore starts QEMU with
-``-incoming "exec:tail -c +OFFSET FILE"``, waits for the migration to complete
-and continues the guest if it was running. Managed save is the same image at
-``LIB/save/NAME.save``.
+the domain XML) padded to 4 KiB, then QEMU's migration stream. We open the
+file ourselves and hand QEMU the descriptor, positioned at the data offset, as
+libvirt does: over QMP (``getfd`` with SCM_RIGHTS, then ``migrate fd:NAME``)
+to save, and inherited at exec (``-incoming fd:N``) to restore. QEMU opens
+nothing and spawns nothing, so ``-sandbox on,spawn=deny`` stays strict. Restore
+waits for the migration to complete and continues the guest if it was
+running. Managed save is the same image at ``LIB/save/NAME.save``.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import struct
 import time
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.qemu.lifecycle import (
     RESUMED_FROM_RESTORE, SUSPENDED_RESTORED, abort_launch, assign_aliases, check_accel,
-    check_disk_conflicts, check_host_files, failed_start, launch, lifecycle_event, note_consoles,
+    failed_start, prepare_disks, launch, lifecycle_event, note_consoles,
     finish_stop, require_active, runtime_of, save_status, start_failure, terminate,
 )
 from pyvirt.drivers.qemu.runtime import DomainRuntime
@@ -85,9 +86,8 @@ def migrate_to_file(drv: "QemuDriverState", dom: "DomainObj", path: str) -> bool
     try:
         live = dom.live_def.copy()
         live.node.attrib.pop("id", None)
-        write_save_header(path, live.to_xml(), was_running)
-        rt.monitor.execute("migrate", {"uri": f"exec:cat >> {shlex.quote(path)}"})
-        wait_migration(rt)
+        offset = write_save_header(path, live.to_xml(), was_running)
+        stream_to_file(rt, path, offset)
     except Exception:
         if was_running:
             try:
@@ -101,6 +101,39 @@ def migrate_to_file(drv: "QemuDriverState", dom: "DomainObj", path: str) -> bool
             pass
         raise
     return was_running
+
+
+#: the name QEMU knows the save file's descriptor by (``getfd``)
+MIGRATE_FD_NAME = "migrate"
+
+
+def stream_to_file(rt: DomainRuntime, path: str, offset: int) -> None:
+    """QEMU writes its migration stream into ``path`` from ``offset`` on, through a
+    descriptor we opened and passed; the data is on disk when this returns."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise error(VIR_ERR_SYSTEM_ERROR, f"Failed to open file '{path}': {err.strerror}",
+                    domain=VIR_FROM_QEMU) from err
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        rt.monitor.pass_fd(MIGRATE_FD_NAME, fd)
+        rt.monitor.execute("migrate", {"uri": f"fd:{MIGRATE_FD_NAME}"})
+        wait_migration(rt)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_for_restore(path: str, offset: int) -> int:
+    """A descriptor on the save image positioned at QEMU's data (``-incoming fd:N``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise error(VIR_ERR_SYSTEM_ERROR, f"Failed to open file '{path}': {err.strerror}",
+                    domain=VIR_FROM_QEMU) from err
+    os.lseek(fd, offset, os.SEEK_SET)
+    return fd
 
 
 def wait_migration(rt: DomainRuntime, timeout: float = 120.0) -> None:
@@ -141,13 +174,17 @@ def restore(drv: "QemuDriverState", dom: "DomainObj", path: str, live: Any,
     check_accel(drv, live)
     run = (was_running or flags & n.SAVE_RUNNING) and not flags & n.SAVE_PAUSED
     with failed_start(dom):
-        check_host_files(live)
-        check_disk_conflicts(drv, dom, live)
+        disk_def = prepare_disks(drv, dom, live)
         dom_id = drv.domains.next_id()
         live.node.set("id", str(dom_id))
         assign_aliases(live)
-        incoming = f"exec:tail -c +{offset + 1} {shlex.quote(path)}"
-        rt = launch(drv, dom, live, incoming=incoming)
+        if disk_def is not live:
+            assign_aliases(disk_def)          # the same names in what QEMU is given
+        incoming_fd = open_for_restore(path, offset)
+        try:
+            rt = launch(drv, dom, live, incoming_fd=incoming_fd, disk_def=disk_def)
+        finally:
+            os.close(incoming_fd)        # QEMU holds its own copy
         try:
             wait_migration(rt)
             if run:

@@ -159,6 +159,26 @@ def dirs_for_uri(path: str, root: str | None) -> StateDirs:
                 f"unexpected QEMU URI path '{path}', try qemu:///system", domain=VIR_FROM_QEMU)
 
 
+def peer_dirs_for_uri(path: str, root: str | None, kind: str,
+                     env: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """(config, run) dirs of the network or storage driver (``kind``) a ``qemu://``
+    URI brings along: ``ROOT/etc/KIND`` + ``ROOT/run/KIND`` embedded,
+    ``/etc/pyvirt/KIND`` + ``/run/pyvirt/KIND`` for ``/system``, and
+    ``~/.config/pyvirt/KIND`` + ``$XDG_RUNTIME_DIR/pyvirt/KIND`` for ``/session``."""
+    if path == "/embed" and root:
+        base = Path(os.path.normpath(root))
+        return base / "etc" / kind, base / "run" / kind
+    if path == "/session":
+        env = dict(os.environ) if env is None else env
+        home = Path(env.get("HOME") or os.path.expanduser("~"))
+        config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        runtime = env.get("XDG_RUNTIME_DIR")
+        run = (Path(runtime) / "pyvirt" / kind if runtime
+               else Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "pyvirt" / kind / "run")
+        return config_home / "pyvirt" / kind, run
+    return Path("/etc/pyvirt") / kind, Path("/run/pyvirt") / kind
+
+
 # --- atomic files ----------------------------------------------------------------
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
     """Replace ``path`` with ``text`` so that a crash leaves old or new, never half."""

@@ -11,7 +11,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.qemu import lifecycle
-from pyvirt.errors import VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, error, libvirtError
+from pyvirt.errors import (
+    VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, error, libvirtError,
+)
 from pyvirt.objects.numbers import DomainState as S
 
 if TYPE_CHECKING:
@@ -102,18 +104,78 @@ def cpu_stats(rt: "DomainRuntime", start_cpu: int, ncpus: int) -> list[dict[str,
     return [{"cpu_time": t} for t in per_cpu[start_cpu:start_cpu + ncpus]]
 
 
-def _disk_aliases(dom: "DomainObj") -> list[tuple[str, str | None, str]]:
+def _resolved_paths(rt: "DomainRuntime | None") -> dict[str, str]:
+    """target dev -> path QEMU was given (volume disks resolved at start/attach)."""
+    ddef = getattr(rt, "disk_def", None)
+    found: dict[str, str] = {}
+    for disk in (ddef.node.iterfind("devices/disk") if ddef is not None else ()):
+        target, source = disk.find("target"), disk.find("source")
+        path = None if source is None else (source.get("file") or source.get("dev"))
+        if target is not None and path:
+            found[target.get("dev")] = path
+    return found
+
+
+def _disk_aliases(dom: "DomainObj", rt: "DomainRuntime | None" = None
+                  ) -> list[tuple[str, str | None, str]]:
     """(target dev, source path, qdev id) of each disk, as the argv builder names them."""
     out = []
+    resolved = _resolved_paths(rt)
     for index, disk in enumerate(dom.live_def.node.iterfind("devices/disk")):
         target = disk.find("target")
         dev = target.get("dev") if target is not None else f"disk{index}"
         source = disk.find("source")
         path = None if source is None else (source.get("file") or source.get("dev"))
+        path = path or resolved.get(dev)
         alias_el = disk.find("alias")
         alias = alias_el.get("name") if alias_el is not None else lifecycle.disk_alias(disk)
         out.append((dev, path, alias))
     return out
+
+
+# --- interfaces -------------------------------------------------------------------------
+NET_FIELDS = ("rx.bytes", "rx.pkts", "rx.errs", "rx.drop",
+              "tx.bytes", "tx.pkts", "tx.errs", "tx.drop")
+
+
+def _tap_counters(tap: str) -> list[int] | None:
+    from pyvirt.network.tap import interface_stats
+
+    try:
+        return interface_stats(tap)
+    except (libvirtError, OSError):
+        return None
+
+
+def net_record(live: Any) -> dict[str, Any]:
+    """The ``net.*`` group: every NIC, with its tap's counters (guest's view)."""
+    nics = live.node.findall("devices/interface")
+    rec: dict[str, Any] = {"net.count": len(nics)}
+    for index, nic in enumerate(nics):
+        target = nic.find("target")
+        tap = target.get("dev") if target is not None else None
+        if not tap:
+            continue
+        rec[f"net.{index}.name"] = tap
+        counters = _tap_counters(tap)
+        for field, value in zip(NET_FIELDS, counters or ()):
+            rec[f"net.{index}.{field}"] = value
+    return rec
+
+
+def interface_stats(dom: "DomainObj", path: str) -> list[int]:
+    """virDomainInterfaceStats for a NIC named by its tap or its MAC address."""
+    for nic in dom.live_def.node.iterfind("devices/interface"):
+        target, mac = nic.find("target"), nic.find("mac")
+        tap = target.get("dev") if target is not None else None
+        if path == tap or (mac is not None and path.lower() == (mac.get("address") or "").lower()):
+            counters = _tap_counters(tap) if tap else None
+            if counters is None:
+                raise error(VIR_ERR_OPERATION_UNSUPPORTED, "interface statistics are not "
+                            f"available for '{path}' (no host device)", domain=VIR_FROM_QEMU)
+            return counters
+    raise error(VIR_ERR_INVALID_ARG, f"invalid path, '{path}' is not a known interface",
+                domain=VIR_FROM_QEMU)
 
 
 def _blockstats_by_alias(rt: "DomainRuntime") -> dict[str, dict[str, Any]]:
@@ -129,7 +191,7 @@ def _blockstats_by_alias(rt: "DomainRuntime") -> dict[str, dict[str, Any]]:
 
 def block_stats(dom: "DomainObj", rt: "DomainRuntime", path: str) -> list[int]:
     """virDomainBlockStats for a disk named by target (``vda``) or source path."""
-    disks = _disk_aliases(dom)
+    disks = _disk_aliases(dom, rt)
     match = next((d for d in disks if path in (d[0], d[1])), None)
     if match is None:
         raise error(VIR_ERR_INVALID_ARG, f"invalid path: {path}", domain=VIR_FROM_QEMU)
@@ -179,9 +241,9 @@ def domain_record(drv: "QemuDriverState", dom: "DomainObj", stats: int) -> dict[
                 rec[f"vcpu.{index}.state"] = 1          # VIR_VCPU_RUNNING
                 rec[f"vcpu.{index}.time"] = times.get(index, 0)
     if want & STATS_INTERFACE:
-        rec["net.count"] = 0 if not running else len(ddef.node.findall("devices/interface"))
+        rec.update(net_record(ddef) if running else {"net.count": 0})
     if want & STATS_BLOCK:
-        disks = _disk_aliases(dom) if dom.live_def is not None else [
+        disks = _disk_aliases(dom, rt) if dom.live_def is not None else [
             (d.find("target").get("dev"), None, "") for d in ddef.node.iterfind("devices/disk")
             if d.find("target") is not None]
         counters = _blockstats_by_alias(rt) if running else {}
