@@ -279,6 +279,10 @@ def parse_definition(xml: str, validate: bool = False,
     it holds beyond the conf models (a console's pty path, a serial target's model)
     was put there by us."""
     ddef = DomainDef.from_xml(xml)
+    if ddef.type == "lxc" or (ddef.os is not None and ddef.os.type == "exe"):
+        raise error(VIR_ERR_CONFIG_UNSUPPORTED,
+                    "the QEMU driver runs virtual machines: use lxc:/// for "
+                    "<domain type='lxc'> and <os><type>exe</type>", domain=VIR_FROM_QEMU)
     unknown = [] if ours else list(ddef.unknown_parts())
     if unknown and validate:
         raise error(VIR_ERR_CONFIG_UNSUPPORTED,

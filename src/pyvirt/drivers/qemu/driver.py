@@ -178,7 +178,7 @@ class QemuHypervisor(HypervisorConnection):
                         break
         except (OSError, ValueError):
             pass
-        return ["x86_64", pages // (1024 * 1024), cpus, mhz, 1, 1, cpus, 1]
+        return ["x86_64", pages // 1024, cpus, mhz, 1, 1, cpus, 1]  # memory in KiB
 
     def node_get_free_memory(self) -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
