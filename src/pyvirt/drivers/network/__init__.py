@@ -10,6 +10,9 @@ For the QEMU driver: :func:`attach_guest_interface` plugs a guest NIC into a
 running network and returns ``(tap_name, tap_fd_or_None, bridge)``;
 :func:`attach_bridge_interface` does the same on a host bridge (``<interface
 type='bridge'>``); :func:`detach_guest_interface` removes such a tap.
+:func:`filter_guest_interface` installs the traffic filter an interface's
+``<filterref>`` asks for (see :mod:`pyvirt.network.nwfilter`); detaching a tap
+removes its filter too.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from pyvirt.drivers.network import guests as _guests
 from pyvirt.drivers.network.driver import NetworkDriver
 from pyvirt.drivers.network.host import HostNetwork
 from pyvirt.drivers.network.state import NetworkDriverState
 from pyvirt.errors import VIR_ERR_INTERNAL_ERROR, VIR_FROM_NETWORK, error
 from pyvirt.network import bridge as _links
+from pyvirt.network import nwfilter as _nwfilter
 from pyvirt.network import tap as _tap
 
 _STATES: dict[tuple[Path, Path], NetworkDriverState] = {}
@@ -95,8 +100,32 @@ def attach_bridge_interface(bridge: str, mac: str, ifname_hint: str | None = Non
     return tap, fd, bridge
 
 
+def filter_guest_interface(nic, tap_name: str, *, network: NetworkDriver | None = None
+                           ) -> "_nwfilter.PortFilter | None":
+    """Install the filter of an ``<interface>`` lxml element's ``<filterref>`` on its
+    tap (None when it has none). For ``type='network'`` the network's static
+    DHCP lease for the NIC's MAC counts as the guest's IP, beside the
+    filterref's own ``IP`` parameters."""
+    if nic.find("filterref") is None:
+        return None
+    ips: list[str] = []
+    source = nic.find("source")
+    mac_el = nic.find("mac")
+    if nic.get("type") == "network" and source is not None and mac_el is not None:
+        with _STATES_LOCK:
+            states = [network.state] if network is not None else list(_STATES.values())
+        for state in states:
+            net = state.nets.find_by_name(source.get("network"))
+            if net is not None:
+                ips = _guests.static_ips(net, mac_el.get("address"))
+                break
+    return _nwfilter.bind_interface(nic, tap_name, ips=ips)
+
+
 def detach_guest_interface(tap_name: str, *, network: NetworkDriver | None = None) -> None:
-    """Remove a tap made by either attach function (no error when already gone)."""
+    """Remove a tap made by either attach function (no error when already gone),
+    and its traffic filter if it had one."""
+    _nwfilter.remove_ports_quietly([tap_name])
     with _STATES_LOCK:
         states = [network.state] if network is not None else list(_STATES.values())
     for state in states:
@@ -106,5 +135,5 @@ def detach_guest_interface(tap_name: str, *, network: NetworkDriver | None = Non
 
 
 __all__ = ["open_network", "close_state", "attach_guest_interface",
-           "attach_bridge_interface", "detach_guest_interface", "NetworkDriver",
+           "attach_bridge_interface", "detach_guest_interface", "filter_guest_interface", "NetworkDriver",
            "NetworkDriverState", "HostNetwork"]

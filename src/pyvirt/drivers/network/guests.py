@@ -41,6 +41,18 @@ def attach(state: NetworkDriverState, net: NetworkObj, mac: str, ifname_hint: st
     return tap, fd, runtime.bridge
 
 
+def static_ips(net: NetworkObj, mac: str) -> list[str]:
+    """The IPv4 addresses of the network's static DHCP hosts for ``mac`` (what
+    nwfilter's clean-traffic lets the guest send from)."""
+    found = []
+    for ip in net.definition.ips:
+        for host in ip.hosts:
+            if (host.mac or "").lower() == (mac or "").lower() and host.ip and \
+                    ":" not in host.ip:
+                found.append(host.ip)
+    return found
+
+
 def detach(state: NetworkDriverState, tap: str) -> bool:
     """Remove a tap :func:`attach` made; False when no network of ``state`` has it."""
     for uuid, runtime in state.runtime.items():

@@ -1,0 +1,80 @@
+"""One call to confine a domain before start, one to undo it after stop.
+
+For the hypervisor drivers: :func:`prepare` plans and applies the DAC labels
+of the domain's files, creates its cgroup with the domain's tuning, writes the
+label in use into the live XML and returns a :class:`DomainConfinement` whose
+``preexec`` goes to ``Popen(preexec_fn=…)`` and whose ``qemu_args`` go on
+QEMU's command line. :func:`release` needs only names (it works after a
+daemon restart): it restores every label the domain holds and removes its
+cgroup. Any failure in :func:`prepare` undoes what it did first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pyvirt.cgroups import DomainCgroup, domain_group_name, tuning_of
+from pyvirt.errors import libvirtError
+from pyvirt.security.dac import FileAction, check_identity, plan_domain
+from pyvirt.security.labeller import DacLabeller
+from pyvirt.security.process import ChildConfinement, confinement_for, sandbox_args
+from pyvirt.security.seclabel import Owner, dac_seclabel, set_live_label
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DomainConfinement:
+    """What :func:`prepare` set up for one domain."""
+
+    key: str
+    owner: Owner | None
+    cgroup: DomainCgroup | None
+    preexec: ChildConfinement
+    qemu_args: list[str] = field(default_factory=sandbox_args)
+    labelled: list[str] = field(default_factory=list)
+
+
+def prepare(domain: Any, *, key: str, name: str, state_dir: str, owner: Owner | None,
+            driver: str = "qemu", extra_files: Iterable[FileAction] = (),
+            use_cgroup: bool = True, allow_root: bool = False) -> DomainConfinement:
+    """Label, create the cgroup, tune it; ``domain`` is the live DomainDef (or
+    its element), ``key`` a stable id (the UUID), ``owner`` the driver's
+    configured user (used unless the domain has a static label)."""
+    seclabel = dac_seclabel(domain)
+    identity = check_identity(seclabel, owner, allow_root=allow_root)
+    labeller = DacLabeller(state_dir)
+    plan = plan_domain(domain, extra_files) if identity is not None else []
+    group: DomainCgroup | None = None
+    try:
+        if plan:
+            labeller.label(key, identity, plan)
+        if use_cgroup:
+            group = DomainCgroup(domain_group_name(name, driver, key[:8]))
+            group.create()
+            group.apply(tuning_of(domain))
+    except BaseException:
+        release(key=key, name=name, state_dir=state_dir, driver=driver)
+        raise
+    if identity is not None:
+        set_live_label(domain, identity)
+    return DomainConfinement(key=key, owner=identity, cgroup=group,
+                             preexec=confinement_for(identity, group),
+                             labelled=[a.path for a in plan])
+
+
+def release(*, key: str, name: str, state_dir: str, driver: str = "qemu") -> None:
+    """Restore the domain's labels and remove its cgroup; logs, never raises
+    (a stop must go on)."""
+    try:
+        DacLabeller(state_dir).restore(key)
+    except (OSError, libvirtError) as err:
+        log.warning("cannot restore the file labels of domain '%s': %s", name, err)
+    group = DomainCgroup(domain_group_name(name, driver, key[:8]))
+    try:
+        if group.exists():
+            group.remove()
+    except (OSError, libvirtError) as err:
+        log.warning("cannot remove the cgroup of domain '%s': %s", name, err)
