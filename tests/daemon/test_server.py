@@ -208,13 +208,17 @@ def test_events_are_delivered_as_messages(daemon):
     callback_id = watcher.call("CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", eventID=0, dom=None)
     actor = connect(daemon)
     actor.open()
-    dom = actor.call("DOMAIN_LOOKUP_BY_NAME", name="test")
+    # a domain of its own: test:///default's "test" stays as other tests expect it
+    dom = actor.call("DOMAIN_CREATE_XML", xml_desc="<domain type='test'><name>evented</name>"
+                     "<memory>8192</memory><os><type>hvm</type></os></domain>", flags=0)
+    assert watcher.wait_event()[1]["event"] == 2                 # started
     actor.call("DOMAIN_SUSPEND", dom=dom)
     name, body = watcher.wait_event()
     assert name == "DOMAIN_EVENT_CALLBACK_LIFECYCLE"
-    assert (body["callbackID"], body["dom"].name, body["event"]) == (callback_id, "test", 3)
+    assert (body["callbackID"], body["dom"].name, body["event"]) == (callback_id, "evented", 3)
     actor.call("DOMAIN_RESUME", dom=dom)
     assert watcher.wait_event()[1]["event"] == 4
+    actor.call("DOMAIN_DESTROY", dom=dom)
     actor.close()
     watcher.close()
 

@@ -20,6 +20,7 @@ from concurrent.futures import Executor, Future
 
 from pyvirt.daemon.stream import WireStream
 from pyvirt.errors import VIR_ERR_RPC, VIR_FROM_RPC, error
+from pyvirt.remote.access import AccessRules, Identity
 from pyvirt.remote.dispatch import Dispatcher
 from pyvirt.remote.session import Session
 from pyvirt.remote.shapes import encode_error
@@ -42,7 +43,8 @@ class ClientConnection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  dispatcher: Dispatcher, workers: Executor, prio_workers: Executor,
                  readonly: bool, secure: bool, max_requests: int = 5,
-                 keepalive_interval: int = 5, keepalive_count: int = 5, name: str = "client"):
+                 keepalive_interval: int = 5, keepalive_count: int = 5, name: str = "client",
+                 identity: Identity | None = None, access: AccessRules | None = None):
         self.reader = reader
         self.writer = writer
         self.name = name
@@ -50,7 +52,8 @@ class ClientConnection:
         self.workers = workers
         self.prio_workers = prio_workers
         self.loop = asyncio.get_running_loop()
-        self.session = Session(readonly=readonly, secure=secure, send_event=self._event_from_thread)
+        self.session = Session(readonly=readonly, secure=secure, send_event=self._event_from_thread,
+                               identity=identity or Identity(), access=access)
         self._slots = asyncio.Semaphore(max_requests)
         self._calls: set[Future] = set()
         self._closed = False

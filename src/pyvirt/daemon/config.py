@@ -48,6 +48,7 @@ class DaemonConfig:
     max_client_requests: int = 5
     keepalive_interval: int = 5
     keepalive_count: int = 5
+    access_rules_file: str = ""         # pyvirtd's own key: per-identity ACL rules
     log_level: int = 3
     log_outputs: str = ""
     notes: list[str] = field(default_factory=list)
@@ -74,7 +75,7 @@ _PORT_KEYS = {"tcp_port", "tls_port"}
 _PERM_KEYS = {"unix_sock_ro_perms", "unix_sock_rw_perms"}
 _STR_KEYS = {"listen_addr", "unix_sock_dir", "unix_sock_group", "auth_tcp", "auth_unix_rw",
              "auth_unix_ro", "log_outputs", "auth_tls", "key_file", "cert_file", "ca_file",
-             "crl_file"}
+             "crl_file", "access_rules_file"}
 _LIST_KEYS = {"tls_allowed_dn_list"}
 
 #: libvirtd keys pyvirtd reads and does not act on (yet), with why.
@@ -82,7 +83,7 @@ IGNORED_KEYS: dict[str, str] = {
     "tls_no_sanity_certificate": "certificates are checked by the TLS library only",
     "tls_priority": "Python's ssl defaults choose the ciphers",
     "sasl_allowed_username_list": "SASL is not supported",
-    "access_drivers": "access control is not implemented",
+    "access_drivers": "pyvirtd's access control is access_rules_file (no polkit)",
     "unix_sock_admin_perms": "there is no admin socket",
     "admin_min_workers": "there is no admin socket",
     "admin_max_workers": "there is no admin socket",

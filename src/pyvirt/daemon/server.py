@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pyvirt.daemon import tls
 from pyvirt.daemon.client import ClientConnection
 from pyvirt.daemon.config import DaemonConfig
+from pyvirt.remote.access import AccessRules, Identity, parse_rules
 from pyvirt.remote.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Daemon:
         self._unix_paths: list[str] = []
         self._stopped: asyncio.Event | None = None
         self._idle_since = 0.0
+        self.access = load_access_rules(config.access_rules_file)
 
     # --- start / stop ---------------------------------------------------------------
     async def start(self) -> None:
@@ -170,12 +172,14 @@ class Daemon:
         if kind == "tls" and not self._tls_accepted(writer, peer):
             writer.close()
             return
+        identity = client_identity(writer, kind)
         client = ClientConnection(
             reader, writer, dispatcher=self.dispatcher, workers=self.workers,
             prio_workers=self.prio_workers, readonly=readonly, secure=secure,
             max_requests=self.config.max_client_requests,
             keepalive_interval=self.config.keepalive_interval,
-            keepalive_count=self.config.keepalive_count, name=f"{kind}:{peer}")
+            keepalive_count=self.config.keepalive_count, name=f"{kind}:{peer}",
+            identity=identity, access=self.access)
         self.clients.add(client)
         log.debug("new client %s", client.name)
         try:
@@ -197,6 +201,53 @@ class Daemon:
             return False
         writer.write(tls.TLS_CONFIRMATION)
         return True
+
+
+def load_access_rules(path: str) -> AccessRules | None:
+    """The ``access_rules_file`` (empty: no access control, as libvirtd without
+    an access driver). A file that cannot be read or parsed stops the start."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as err:
+        raise OSError(f"cannot read access_rules_file {path}: {err.strerror}") from err
+    rules = parse_rules(text, path)
+    log.info("access control: %d rules from %s", len(rules.rules), path)
+    return rules
+
+
+def client_identity(writer: asyncio.StreamWriter, kind: str) -> Identity:
+    """Who a new client is: SO_PEERCRED on unix sockets, the certificate's DN on
+    TLS, the peer address on TCP and TLS."""
+    who = Identity()
+    peer = writer.get_extra_info("peername")
+    if kind in ("tcp", "tls") and isinstance(peer, tuple):
+        who.addr = str(peer[0])
+    if kind == "tls":
+        who.dn = tls.distinguished_name(writer.get_extra_info("peercert"))
+    creds = _peer_creds(writer)
+    if creds is not None:
+        who.pid, who.uid, who.gid = creds
+        try:
+            import pwd
+            who.groups = set(os.getgrouplist(pwd.getpwuid(who.uid).pw_name, who.gid))
+        except (KeyError, OSError):
+            who.groups = {who.gid}
+    return who
+
+
+def _peer_creds(writer: asyncio.StreamWriter) -> tuple[int, int, int] | None:
+    sock = writer.get_extra_info("socket")
+    if sock is None or sock.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return None
+    pid, uid, gid = struct.unpack("3i", creds)
+    return pid, uid, gid
 
 
 def _unix_peer(writer: asyncio.StreamWriter) -> str | None:

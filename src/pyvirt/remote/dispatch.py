@@ -19,13 +19,14 @@ import threading
 from typing import Any, Callable
 
 from pyvirt import uri as _uri
-from pyvirt.drivers.base import DriverConnection, open_connection
-from pyvirt.errors import (VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT,
+from pyvirt.drivers.base import DriverConnection, registered_drivers
+from pyvirt.errors import (VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT,
+                           VIR_ERR_NO_SUPPORT,
                            VIR_ERR_OPERATION_DENIED, VIR_ERR_RPC, VIR_FROM_DOMAIN,
                            VIR_FROM_DOMAIN_SNAPSHOT, VIR_FROM_NONE,
                            VIR_FROM_NETWORK, VIR_FROM_REMOTE, VIR_FROM_RPC, VIR_FROM_STORAGE,
                            error, libvirtError)
-from pyvirt.remote import schema
+from pyvirt.remote import access, schema
 from pyvirt.remote.protocol import FEATURE_PROGRAM_KEEPALIVE, FEATURES, TABLE
 from pyvirt.remote.schema import Procedure, ProtocolTable
 from pyvirt.remote.session import DEREGISTER, Session
@@ -70,6 +71,38 @@ _FALLBACKS: dict[str, tuple[str, Callable[[list[Any]], list[Any]]]] = {
 }
 
 
+def open_in_daemon(uri: Any, flags: int = 0, readonly: bool = False) -> DriverConnection:
+    """``open_connection`` without the remote driver: like libvirtd, the daemon
+    only opens drivers that run in it (never a loop back to a daemon)."""
+    for driver in registered_drivers():
+        if driver.name == "remote":
+            continue
+        conn = driver.open(uri, flags, readonly)
+        if conn is not None:
+            conn.readonly = conn.readonly or readonly
+            return conn
+    raise error(VIR_ERR_NO_CONNECT, str(uri))
+
+
+#: list-all procedures and the ACL object of their items
+_LISTED_KIND = {"CONNECT_LIST_ALL_DOMAINS": "domain", "CONNECT_LIST_ALL_NETWORKS": "network",
+                "CONNECT_LIST_ALL_STORAGE_POOLS": "storage_pool",
+                "STORAGE_POOL_LIST_ALL_VOLUMES": "storage_vol"}
+
+#: libvirt's driver names (virConnectDriver.name), which its access errors quote
+_DRIVER_NAMES = {"test": "Test", "qemu": "QEMU", "lxc": "LXC", "network": "bridge",
+                 "storage": "storage"}
+
+
+def _driver_name(uri: str | None) -> str:
+    scheme = (uri or "").split(":", 1)[0].split("+", 1)[0]
+    return _DRIVER_NAMES.get(scheme, scheme or "remote")
+
+
+def _listed_name(item: Any) -> str | None:
+    return getattr(item, "name", None)
+
+
 def _not_open() -> Exception:
     return error(VIR_ERR_INTERNAL_ERROR, "hypervisor connection not open", domain=VIR_FROM_RPC)
 
@@ -105,7 +138,7 @@ class Dispatcher:
     """Runs calls of the remote program against a session's driver tables."""
 
     def __init__(self, table: ProtocolTable = TABLE,
-                 opener: Callable[..., DriverConnection] = open_connection):
+                 opener: Callable[..., DriverConnection] = open_in_daemon):
         self.table = table
         self._open = opener
         self._handlers: dict[int, Callable[[Session, Procedure, dict[str, Any]], Any]] = {
@@ -138,6 +171,12 @@ class Dispatcher:
             self._check_read_only(proc, args)
         if proc.stream is not None and stream is None:
             raise error(VIR_ERR_NO_SUPPORT, f"{proc.api} needs a stream", domain=VIR_FROM_REMOTE)
+        check_after = False
+        if session.access is not None:
+            obj = access.object_name(args)
+            check_after = obj is None and proc.object_kind != "connect"
+            if not check_after:
+                self._check_access(session, proc, args, obj)
         handler = self._handlers.get(number)
         try:
             if proc.stream is not None:
@@ -146,12 +185,41 @@ class Dispatcher:
                 result = handler(session, proc, args)
             else:
                 result = self._generic(session, proc, args)
+            if session.access is not None:
+                if check_after:             # lookups by UUID or id: the object is the answer
+                    self._check_access(session, proc, args, access.object_name({}, result))
+                result = self._visible(session, proc, args, result)
             return self.encode_ret(proc, args, result)
         except libvirtError:
             raise
         except XdrError as err:
             raise error(VIR_ERR_INTERNAL_ERROR, f"cannot encode the reply of {proc.api}: {err}",
                         domain=VIR_FROM_REMOTE) from err
+
+    @staticmethod
+    def _check_access(session: Session, proc: Procedure, args: dict[str, Any],
+                      obj: str | None) -> None:
+        """The session's access rules must allow every ACL permission of ``proc``."""
+        uri = args.get("name") if proc.number == 1 else (
+            session.conn.uri if session.conn is not None else None)
+        try:
+            session.access.check(session.identity, proc.acl, obj, _driver_name(uri))
+        except libvirtError as err:
+            log.warning("access denied to %s: %s", proc.api, getattr(err, "why", err))
+            raise
+
+    @staticmethod
+    def _visible(session: Session, proc: Procedure, args: dict[str, Any], result: Any) -> Any:
+        """List-all answers keep only the objects the caller may see (libvirt's
+        ``*:getattr`` filter)."""
+        if proc.args is None or "need_results" not in proc.args.field_names:
+            return result
+        kind = _LISTED_KIND.get(proc.name)
+        if kind is None:
+            return result
+        rules, who = session.access, session.identity
+        return [item for item in result
+                if rules.allowed(who, f"{kind}:getattr", _listed_name(item))]
 
     @staticmethod
     def _check_read_only(proc: Procedure, args: dict[str, Any]) -> None:

@@ -281,6 +281,10 @@ p(283, "CONNECT_LIST_ALL_NETWORKS", "need_results:int flags:uint",
   "nets:net<NETWORK_LIST_MAX> ret:uint", "connect:search_networks", high=True)
 p(341, "NETWORK_GET_DHCP_LEASES", "net:net mac:string? need_results:int flags:uint",
   "leases:lease<DHCP_LEASES_MAX> ret:uint", "network:read")
+p(432, "NETWORK_DEFINE_XML_FLAGS", "xml:string flags:uint", "net:net",
+  "network:write network:save", high=True)
+p(437, "NETWORK_CREATE_XML_FLAGS", "xml:string flags:uint", "net:net",
+  "network:write network:start")
 p(291, "NETWORK_UPDATE",
   "net:net command:uint section:uint parentIndex:int xml:string flags:uint", None,
   "network:write", high=True)

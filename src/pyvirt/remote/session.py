@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pyvirt.drivers.base import DriverConnection
+from pyvirt.remote.access import AccessRules, Identity
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ class Session:
     # (family, callback id) -> the table that registered it
     callbacks: dict[tuple[str, int], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: who the client is (unix peer credentials, TLS DN, address) and the rules
+    #: its calls are checked against (None: no access control, libvirt's default)
+    identity: Identity = field(default_factory=Identity)
+    access: AccessRules | None = None
 
     def close(self) -> None:
         """Drop event registrations and the driver connection (idempotent)."""
