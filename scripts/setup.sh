@@ -10,15 +10,19 @@ cd "$(dirname "$0")/.."
 #   python3-venv python3-dev gcc pkg-config   the virtualenv and compiled wheels
 #   libvirt-clients python3-libvirt libvirt-dev   the REAL virsh / libvirt-python: test peers and
 #                                              benchmark baselines (libvirt-dev builds the venv binding)
+#   libvirt-daemon libvirt-daemon-driver-qemu  the REAL libvirtd / qemu driver: wire-parity test peer and
+#   iptables                                   benchmark baseline (iptables: its networks' firewall)
 #   qemu-system-x86 qemu-utils                 the hypervisor and qemu-img
 #   busybox-static cpio                        the tiny test guest's initramfs
 #   xz-utils                                   unpacking the guest kernel's compressed modules
 #   dnsmasq iproute2 nftables                  virtual networks (DHCP/DNS, bridges, NAT)
 #   lvm2 e2fsprogs util-linux                  logical and fs storage pools (LVM, mkfs, loop mounts)
 #   chromium chromium-driver                   the web manager's end-to-end browser tests
+#   openssh-server openssh-client              qemu+ssh:// transport tests (sshd in a test namespace)
 APT_PACKAGES=(python3-venv python3-dev gcc pkg-config libvirt-clients python3-libvirt libvirt-dev
+              libvirt-daemon libvirt-daemon-driver-qemu iptables
               qemu-system-x86 qemu-utils busybox-static cpio xz-utils dnsmasq iproute2 nftables
-              lvm2 e2fsprogs util-linux chromium chromium-driver)
+              lvm2 e2fsprogs util-linux chromium chromium-driver openssh-server openssh-client)
 # npm fetches xterm.js and noVNC for the web manager; install Debian's only where none is on PATH.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()
