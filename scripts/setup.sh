@@ -35,6 +35,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
+# The unprivileged identity every QEMU runs as (qemu.conf's default user/group); in the kvm
+# group where the host has one, so KVM works for it.
+getent group pyvirt-qemu >/dev/null || groupadd --system pyvirt-qemu
+id pyvirt-qemu >/dev/null 2>&1 || useradd --system --gid pyvirt-qemu --no-create-home \
+    --home-dir /nonexistent --shell /usr/sbin/nologin --comment "pyvirt QEMU guests" pyvirt-qemu
+if getent group kvm >/dev/null; then usermod -a -G kvm pyvirt-qemu; fi
+
 # The virtualenv: pyvirt itself (editable) with its test tools, and the real libvirt-python
 # binding at Debian's libvirt version, used only as a conformance peer by the tests.
 PY=${PYTHON:-python3}

@@ -17,6 +17,7 @@ VERSION = 2
 USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 UNDEFINED_ID = 0xFFFFFFFF
 READ = 4
+SEARCH = 1
 _HEADER = struct.Struct("<I")
 _ENTRY = struct.Struct("<HHI")
 
@@ -42,10 +43,10 @@ def from_mode(mode: int) -> list[Entry]:
             (OTHER, mode & 7, UNDEFINED_ID)]
 
 
-def with_reader(entries: list[Entry], uid: int) -> list[Entry]:
-    """``entries`` plus ``user:UID:r--`` (and a mask that lets it read)."""
+def with_reader(entries: list[Entry], uid: int, perm: int | None = None) -> list[Entry]:
+    """``entries`` plus ``user:UID:r--`` (or ``perm``; a mask that lets it through)."""
     out = [e for e in entries if not (e[0] == USER and e[2] == uid)]
-    out.append((USER, READ, uid))
+    out.append((USER, READ if perm is None else perm, uid))
     group_perm = next((p for t, p, _ in out if t == GROUP_OBJ), 0)
     named = [p for t, p, _ in out if t in (USER, GROUP)]
     mask = group_perm
@@ -85,6 +86,11 @@ def write(path: str, entries: list[Entry]) -> None:
 
 def grant_read(path: str, uid: int) -> None:
     write(path, with_reader(read(path), uid))
+
+
+def grant_search(path: str, uid: int) -> None:
+    """``user:UID:--x`` on a directory: the uid may pass through it, not list it."""
+    write(path, with_reader(read(path), uid, SEARCH))
 
 
 def revoke_read(path: str, uid: int) -> None:

@@ -17,10 +17,11 @@ from typing import Any, Iterable
 
 from pyvirt.cgroups import DomainCgroup, domain_group_name, tuning_of
 from pyvirt.errors import libvirtError
-from pyvirt.security.dac import FileAction, check_identity, plan_domain
+from pyvirt.security.dac import SEARCH, FileAction, check_identity, merge_actions, plan_domain
 from pyvirt.security.labeller import DacLabeller
 from pyvirt.security.process import ChildConfinement, confinement_for, sandbox_args
 from pyvirt.security.seclabel import Owner, dac_seclabel, set_live_label
+from pyvirt.security.traverse import traversal_actions
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,20 @@ class DomainConfinement:
 
 def prepare(domain: Any, *, key: str, name: str, state_dir: str, owner: Owner | None,
             driver: str = "qemu", extra_files: Iterable[FileAction] = (),
-            use_cgroup: bool = True, allow_root: bool = False) -> DomainConfinement:
+            use_cgroup: bool = True, allow_root: bool = False,
+            relabel: bool = True, groups: tuple[int, ...] = ()) -> DomainConfinement:
     """Label, create the cgroup, tune it; ``domain`` is the live DomainDef (or
     its element), ``key`` a stable id (the UUID), ``owner`` the driver's
-    configured user (used unless the domain has a static label)."""
+    configured user (used unless the domain has a static label). ``relabel``
+    False (qemu.conf's ``dynamic_ownership = 0``) leaves every file as it is.
+    Directories on the way to the labelled files get a search-only ACL entry
+    for the guest's uid where it needs one (:mod:`pyvirt.security.traverse`)."""
     seclabel = dac_seclabel(domain)
     identity = check_identity(seclabel, owner, allow_root=allow_root)
     labeller = DacLabeller(state_dir)
-    plan = plan_domain(domain, extra_files) if identity is not None else []
+    plan = plan_domain(domain, extra_files) if identity is not None and relabel else []
+    if plan:
+        plan = merge_actions(plan + traversal_actions([a.path for a in plan], identity))
     group: DomainCgroup | None = None
     try:
         if plan:
@@ -61,8 +68,23 @@ def prepare(domain: Any, *, key: str, name: str, state_dir: str, owner: Owner | 
     if identity is not None:
         set_live_label(domain, identity)
     return DomainConfinement(key=key, owner=identity, cgroup=group,
-                             preexec=confinement_for(identity, group),
-                             labelled=[a.path for a in plan])
+                             preexec=confinement_for(identity, group,
+                                                     groups if identity == owner else ()),
+                             labelled=[a.path for a in plan if a.access != SEARCH])
+
+
+def label_more(domain: Any, *, key: str, state_dir: str, owner: Owner | None,
+               extra_files: Iterable[FileAction] = ()) -> list[str]:
+    """Label the files of ``domain`` (e.g. a ``<disk>`` being hot-plugged, wrapped
+    in a ``<domain><devices>``) for a running domain's ``owner``; they are
+    restored with the rest by :func:`release`. Returns the paths labelled."""
+    if owner is None:
+        return []
+    plan = plan_domain(domain, extra_files)
+    if plan:
+        plan = merge_actions(plan + traversal_actions([a.path for a in plan], owner))
+        DacLabeller(state_dir).label(key, owner, plan)
+    return [a.path for a in plan]
 
 
 def release(*, key: str, name: str, state_dir: str, driver: str = "qemu") -> None:

@@ -32,6 +32,8 @@ from pyvirt.errors import (
 from pyvirt.security.seclabel import DacSeclabel, Owner, dac_seclabel, source_relabel
 
 RW, RO = "rw", "ro"
+#: a directory on the way to a guest's file: the guest's uid may pass through
+SEARCH = "x"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 ``rw`` files are chowned to the guest and made ``0600`` (directories ``0700``); ``ro`` files keep their
 owner and mode and get a ``user:UID:r--`` ACL entry (falling back to ``o+r``
-when the filesystem has no ACLs). Every change is recorded first in the state
+when the filesystem has no ACLs); ``x`` directories (on the way to the guest's
+files) get ``user:UID:--x`` (falling back to ``o+x``). Every change is recorded first in the state
 record (see :mod:`pyvirt.security.state`) so a crash in between still lets
 :meth:`DacLabeller.restore` put things back.
 """
@@ -17,7 +18,7 @@ from typing import Any, Iterable
 
 from pyvirt.errors import VIR_ERR_OPERATION_INVALID, VIR_ERR_SYSTEM_ERROR, VIR_FROM_SECURITY, error
 from pyvirt.security import acl, state
-from pyvirt.security.dac import RO, RW, FileAction
+from pyvirt.security.dac import RO, RW, SEARCH, FileAction
 from pyvirt.security.seclabel import Owner
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class DacLabeller:
             if entry["access"] == RW:
                 os.chown(act.path, owner.uid, owner.gid)
                 os.chmod(act.path, RW_DIR_MODE if stat.S_ISDIR(st.st_mode) else RW_MODE)
+            elif entry["access"] == SEARCH:
+                self._grant_search(act.path, owner.uid)
             else:
                 self._grant_read(act.path, owner.uid)
         except OSError as err:
@@ -82,6 +85,16 @@ class DacLabeller:
                 raise
             mode = stat.S_IMODE(os.stat(path).st_mode)
             os.chmod(path, mode | stat.S_IROTH)
+
+    @staticmethod
+    def _grant_search(path: str, uid: int) -> None:
+        try:
+            acl.grant_search(path, uid)
+        except OSError as err:
+            if err.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            os.chmod(path, mode | stat.S_IXOTH)
 
     # --- restoring --------------------------------------------------------------
     def restore(self, domain_key: str) -> list[str]:
@@ -100,7 +113,7 @@ class DacLabeller:
                     continue
                 uid = entry["users"].pop(key)[0]
                 try:
-                    if entry["access"] == RO and not any(
+                    if entry["access"] in (RO, SEARCH) and not any(
                             v[0] == uid for v in entry["users"].values()):
                         self._revoke_read(path, uid)
                     if not entry["users"]:

@@ -55,6 +55,8 @@ class ChildConfinement:
     owner: Owner | None = None
     cgroup_procs: tuple[str, ...] = ()
     no_new_privs: bool = True
+    #: supplementary groups kept (the configured user's, e.g. kvm for /dev/kvm)
+    groups: tuple[int, ...] = ()
 
     def __call__(self) -> None:
         pid = str(os.getpid()).encode()
@@ -65,15 +67,17 @@ class ChildConfinement:
             finally:
                 os.close(fd)
         if self.owner is not None:
-            os.setgroups([])
+            os.setgroups(list(self.groups))
             os.setresgid(self.owner.gid, self.owner.gid, self.owner.gid)
             os.setresuid(self.owner.uid, self.owner.uid, self.owner.uid)
         if self.no_new_privs:
             set_no_new_privs()
 
 
-def confinement_for(owner: Owner | None, cgroup=None) -> ChildConfinement:
+def confinement_for(owner: Owner | None, cgroup=None,
+                    groups: tuple[int, ...] = ()) -> ChildConfinement:
     """The :class:`ChildConfinement` of a domain (``cgroup``: a
-    :class:`pyvirt.cgroups.DomainCgroup`, already created)."""
+    :class:`pyvirt.cgroups.DomainCgroup`, already created; ``groups``: the
+    supplementary groups to keep)."""
     procs = tuple(str(p / "cgroup.procs") for p in cgroup.directories()) if cgroup else ()
-    return ChildConfinement(owner=owner, cgroup_procs=procs)
+    return ChildConfinement(owner=owner, cgroup_procs=procs, groups=tuple(groups))

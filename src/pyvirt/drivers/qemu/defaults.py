@@ -271,6 +271,51 @@ def _assign_usb_ports(devices: Any) -> None:
 
 
 # --- parsing a definition for this driver ---------------------------------------------
+#: what this driver reads itself (cgroup tuning, DAC labels), beyond the conf models
+DRIVER_PARTS = ("memtune", "cputune", "blkiotune", "seclabel")
+#: the same inside devices: a file's own label, a NIC's port isolation and filter values
+DEVICE_PARTS = (("devices/*/source", "seclabel"), ("devices/interface", "port"),
+                ("devices/interface/filterref", "parameter"))
+
+
+def _set_aside_driver_parts(root: Any) -> list[tuple[Any, Any]]:
+    """Take out the elements the driver handles itself (so the unknown-XML report
+    does not strip them); (parent, element) pairs to put back."""
+    kept = [(root, el) for tag in DRIVER_PARTS for el in root.findall(tag)]
+    for parents, tag in DEVICE_PARTS:
+        kept += [(parent, el) for parent in root.iterfind(parents) for el in parent.findall(tag)]
+    for parent, el in kept:
+        parent.remove(el)
+    return kept
+
+
+def _put_back_driver_parts(root: Any, kept: list[tuple[Any, Any]]) -> None:
+    """Re-insert what :func:`_set_aside_driver_parts` took, in libvirt's order."""
+    from pyvirt.conf.domain import DOMAIN_ORDER
+
+    for parent, el in kept:
+        if parent is not root:
+            parent.append(el)
+            continue
+        rank = DOMAIN_ORDER.index(el.tag)
+        after = next((child for child in root if isinstance(child.tag, str)
+                      and child.tag in DOMAIN_ORDER and DOMAIN_ORDER.index(child.tag) > rank),
+                     None)
+        if after is not None:
+            after.addprevious(el)
+        else:
+            root.append(el)
+
+
+def _check_driver_parts(ddef: DomainDef) -> None:
+    """libvirt's parse errors for the tuning values and the seclabel."""
+    from pyvirt.cgroups import tuning_of
+    from pyvirt.security.seclabel import dac_seclabel
+
+    tuning_of(ddef)
+    dac_seclabel(ddef)
+
+
 def parse_definition(xml: str, validate: bool = False,
                      canonical_machine: Callable[[str | None], str] | None = None,
                      ours: bool = False) -> tuple[DomainDef, list[str]]:
@@ -283,6 +328,7 @@ def parse_definition(xml: str, validate: bool = False,
         raise error(VIR_ERR_CONFIG_UNSUPPORTED,
                     "the QEMU driver runs virtual machines: use lxc:/// for "
                     "<domain type='lxc'> and <os><type>exe</type>", domain=VIR_FROM_QEMU)
+    kept = [] if ours else _set_aside_driver_parts(ddef.node)
     unknown = [] if ours else list(ddef.unknown_parts())
     if unknown and validate:
         raise error(VIR_ERR_CONFIG_UNSUPPORTED,
@@ -290,6 +336,9 @@ def parse_definition(xml: str, validate: bool = False,
                     domain=VIR_FROM_DOMAIN)
     if unknown:
         ddef.strip_unknown()
+    _put_back_driver_parts(ddef.node, kept)
+    if kept:
+        _check_driver_parts(ddef)
     declared = declared_controllers(ddef)
     ddef.normalize(ifname_prefix=None, default_arch="x86_64")
     apply_qemu_defaults(ddef, canonical_machine)

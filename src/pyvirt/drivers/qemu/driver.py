@@ -27,6 +27,7 @@ from pyvirt.drivers.base import (
 from pyvirt.drivers.qemu import (
     console, host, hotplug, ifaddr, lifecycle, peers, save, snapshot, state_dir, stats,
 )
+from pyvirt.drivers.qemu.tuning import TuningEntries
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.driver_state import (
     QemuDriverState, forget_state_for_tests, start_domain, state_for,
@@ -77,7 +78,7 @@ def _events(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # --- the connection table -----------------------------------------------------------
-class QemuHypervisor(HypervisorConnection):
+class QemuHypervisor(TuningEntries, HypervisorConnection):
     """One connection's view of a :class:`QemuDriverState`."""
 
     def __init__(self, drv: QemuDriverState, uri: str) -> None:

@@ -25,7 +25,8 @@ from typing import Any, Callable
 from pyvirt.conf.domain import DomainDef
 from pyvirt.drivers.base import DomainRef
 from pyvirt.drivers.qemu import (
-    host, hotplug, lifecycle, peers, reattach, save, snapshot, state_dir,
+    config as qemu_config, host, hotplug, lifecycle, peers, reattach, save, snapshot,
+    state_dir,
 )
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.runtime import DomainRuntime
@@ -46,6 +47,8 @@ class QemuDriverState:
                  open_peers: Callable[[], tuple[Any, Any]] | None = None) -> None:
         self.dirs = dirs
         self.privileged = privileged
+        #: qemu.conf: who QEMU runs as (ROOT/etc/qemu.conf, /etc/pyvirt/qemu.conf)
+        self.config = qemu_config.load(qemu_config.config_path(dirs.config), privileged)
         self.domains = DomainObjList(first_id=1)
         self.events = EventBroker()
         self.runtimes: dict[bytes, DomainRuntime] = {}

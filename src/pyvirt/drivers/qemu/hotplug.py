@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.conf.devices import parse_device
-from pyvirt.drivers.qemu import defaults, lifecycle, peers
+from pyvirt.drivers.qemu import defaults, isolation, lifecycle, peers
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_DEVICE_MISSING, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_INVALID,
@@ -113,6 +113,7 @@ def _attach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
     probe.node.find("devices").append(copy.deepcopy(node))
     lifecycle.check_disk_conflicts(drv, dom, probe)
     rt = lifecycle.runtime_of(drv, dom)
+    isolation.label_hotplug(drv, dom, rt.owner, node)   # QEMU opens it as the guest
     alias = lifecycle.disk_alias(node)
     fmt = (node.find("driver").get("type") if node.find("driver") is not None else None) or "raw"
     readonly = node.find("readonly") is not None

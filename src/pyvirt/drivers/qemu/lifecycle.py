@@ -24,7 +24,7 @@ import signal
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pyvirt.conf.devices import disk_name_to_index
-from pyvirt.drivers.qemu import command, console, peers
+from pyvirt.drivers.qemu import command, console, isolation, peers
 from pyvirt.drivers.qemu import state_dir
 from pyvirt.drivers.qemu.paths import RunPaths
 from pyvirt.drivers.qemu.process import QemuProcess, read_log_tail
@@ -277,29 +277,37 @@ def launch(drv: "QemuDriverState", dom: "DomainObj", live: Any,
     dirs = drv.dirs
     dirs.create()
     argv_def = disk_def if disk_def is not None else live
-    taps, tap_fds = peers.plug_interfaces(drv.network, live)
+    conf = isolation.confine_domain(drv, dom, live, argv_def)
     try:
-        return _spawn(drv, dom, argv_def, incoming_fd, taps, tuple(tap_fds))
+        taps, tap_fds = peers.plug_interfaces(drv.network, live)
+        try:
+            rt = _spawn(drv, dom, argv_def, incoming_fd, taps, tuple(tap_fds), conf)
+        except BaseException:
+            peers.unplug_taps(drv.network, taps)
+            raise
+        finally:
+            peers.close_fds(tap_fds)          # QEMU holds its own copies
     except BaseException:
-        peers.unplug_taps(drv.network, taps)
+        isolation.release(drv, dom.name, dom.uuid)
         raise
-    finally:
-        peers.close_fds(tap_fds)          # QEMU holds its own copies
+    rt.owner = conf.owner if conf is not None else None
+    return rt
 
 
 def _spawn(drv: "QemuDriverState", dom: "DomainObj", argv_def: Any, incoming_fd: int | None,
-           taps: list[str], tap_fds: tuple[int, ...]) -> DomainRuntime:
+           taps: list[str], tap_fds: tuple[int, ...], conf: Any = None) -> DomainRuntime:
     dirs = drv.dirs
 
     def build(paths: RunPaths) -> list[str]:
         return command.build_argv(argv_def, drv.qemu_caps(argv_def), paths)
 
     process = QemuProcess(dom.name, build, str(dirs.run))
-    process.paths = RunPaths(run_dir=str(dirs.run), monitor=str(dirs.monitor_path(dom.name)),
+    process.paths = RunPaths(run_dir=str(isolation.make_run_dir(drv, dom.name)), monitor=str(dirs.monitor_path(dom.name)),
                              log=str(dirs.log_path(dom.name)), tap_fds=tap_fds,
                              incoming_fd=incoming_fd)
     if incoming_fd is not None:
         process.pass_fds = (incoming_fd,)
+    process.preexec = isolation.preexec_of(conf)
     try:
         process.start(paused=True)
     except libvirtError:
@@ -352,10 +360,11 @@ def abort_launch(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime) ->
 
 def release_host(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime) -> None:
     """Undo what the start did on the host: the NICs' taps (those we plugged, or
-    those the live XML records after a reattach)."""
+    those the live XML records after a reattach), the files' labels, the cgroup."""
     taps = rt.taps or (peers.recorded_taps(dom.live_def) if dom.live_def is not None else [])
     rt.taps = []
     peers.unplug_taps(drv.network, taps)
+    isolation.release(drv, dom.name, dom.uuid)
 
 
 def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
@@ -452,6 +461,7 @@ def destroy(drv: "QemuDriverState", dom: "DomainObj", flags: int = 0,
     require_active(dom)
     rt = drv.runtimes.get(dom.uuid)
     if rt is None:          # active without a process: only bookkeeping left
+        isolation.release(drv, dom.name, dom.uuid)
         dom.set_state(S.SHUTOFF, reason)
         lifecycle_event(drv, dom, E.STOPPED, detail)
         dom.mark_stopped()

@@ -167,7 +167,26 @@ def plug_nic(network: Any, nic: Any) -> tuple[str, int]:
         tap, fd, bridge = attach_bridge_interface(bridge, mac, hint)
     _set_target(nic, tap)
     assert fd is not None
+    try:
+        isolate_nic(network, nic, tap)
+    except BaseException:
+        close_fds([fd])
+        unplug_taps(network, [tap])
+        raise
     return tap, fd
+
+
+def isolate_nic(network: Any, nic: Any, tap: str) -> None:
+    """The NIC's traffic filter (``<filterref>``, e.g. clean-traffic) on its tap,
+    and ``<port isolated='yes'/>`` on its bridge port (isolated ports reach the
+    bridge, never each other). Both go when the tap is removed."""
+    from pyvirt.drivers.network import filter_guest_interface
+    from pyvirt.network.bridge import set_port_isolated
+
+    filter_guest_interface(nic, tap, network=network)
+    port = nic.find("port")
+    if port is not None and port.get("isolated") == "yes":
+        set_port_isolated(tap)
 
 
 def _set_target(nic: Any, tap: str) -> None:

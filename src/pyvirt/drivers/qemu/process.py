@@ -63,6 +63,8 @@ class QemuProcess:
                  pass_fds: Sequence[int] = ()) -> None:
         self.name = name
         self.pass_fds = tuple(pass_fds)   # more fds QEMU inherits (besides paths.tap_fds)
+        #: run in the forked child before exec (cgroup, uid/gid, no new privileges)
+        self.preexec: Callable[[], None] | None = None
         self._argv_source = argv
         self.paths = RunPaths.under(run_dir)
         self.loop = loop or LoopThread.shared()
@@ -142,7 +144,7 @@ class QemuProcess:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=logfh, stderr=subprocess.STDOUT,
                 pass_fds=(listener.fileno(), *self.paths.tap_fds, *self.pass_fds),
-                start_new_session=True, close_fds=True)
+                start_new_session=True, close_fds=True, preexec_fn=self.preexec)
         except OSError as err:
             raise error(VIR_ERR_INTERNAL_ERROR,
                         f"cannot execute binary {self.argv[0]}: {err.strerror}",

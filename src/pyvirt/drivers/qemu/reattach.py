@@ -20,7 +20,7 @@ import os
 import uuid as uuidlib
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu import lifecycle, peers, state_dir
+from pyvirt.drivers.qemu import isolation, lifecycle, peers, state_dir
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.runtime import DomainRuntime, open_monitor
 from pyvirt.errors import libvirtError
@@ -102,6 +102,7 @@ def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
     dom.set_state(*_state_of(status, rec))
     drv.runtimes[uuid] = rt
     rt.disk_def = _resolved_disks(drv, live)
+    rt.owner = isolation.owner_from_live(live)
     rt.watch(drv.exit_callback(uuid))
     lifecycle.save_status(drv, dom)
     log.info("domain '%s': reattached to QEMU pid %d", rec.name, rec.pid)
@@ -141,6 +142,7 @@ def _forget(drv: "QemuDriverState", name: str, dom: DomainObj | None,
     """A QEMU that is gone: its run files and the taps its live XML names go too."""
     if live is not None:
         peers.unplug_taps(drv.network, peers.recorded_taps(live))
+        isolation.release(drv, name, uuidlib.UUID(live.uuid).bytes)
     state_dir.delete_status(drv.dirs, name)
     if dom is not None and not dom.persistent:
         drv.domains.remove(dom)

@@ -66,6 +66,9 @@ class DomainRuntime:
     disk_def: Any = None
     #: the taps we plugged for its network/bridge NICs (removed when it stops)
     taps: list[str] = field(default_factory=list)
+    #: the uid:gid QEMU runs as (a security.seclabel.Owner; None: unconfined), for
+    #: labelling what is hot-plugged
+    owner: Any = None
     #: device alias -> (what to release, its name) for detaches waiting on DEVICE_DELETED
     pending_removals: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     _deleted: set[str] = field(default_factory=set)
