@@ -37,3 +37,11 @@ def _no_error_handler():
     yield
     _lasterror.set_handler(None, None)
     _lasterror.reset_last_error()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_shared_default():
+    """Each module starts from libvirt's test:///default, whatever earlier tests left open."""
+    from pyvirt.drivers.test.state import SHARED_DEFAULT
+    SHARED_DEFAULT.reset_for_tests()
+    yield

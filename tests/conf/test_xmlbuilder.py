@@ -151,7 +151,18 @@ def test_syntax_error_reads_like_libvirt() -> None:
         "(domain_definition):2: AttValue: \" or ' expected\n<b x=1/></a>\n-----^")
     with pytest.raises(libvirtError) as err:
         parse_xml("   ", "(domain_definition)")
+    assert err.value.get_error_message() == (
+        "(domain_definition):1: Start tag expected, '<' not found\n   \n---^")
+    with pytest.raises(libvirtError) as err:
+        parse_xml("", "(domain_definition)")
     assert err.value.get_error_message() == "(domain_definition):1: Document is empty\n(null)\n^"
+    with pytest.raises(libvirtError) as err:           # the error line is empty: "(null)"
+        parse_xml("<domain\n", "(domain_definition)")
+    assert err.value.get_error_message() == (
+        "(domain_definition):2: Couldn't find end of Start Tag domain line 1\n(null)\n^")
+    with pytest.raises(libvirtError) as err:           # no 80-column window; tabs kept
+        parse_xml("\t<a>" + "x" * 100 + "</b>", "(domain_definition)")
+    assert err.value.get_error_message().endswith("\n\t" + "-" * 107 + "^")
 
 
 # --- formatting -----------------------------------------------------------------------

@@ -17,8 +17,9 @@ def tree():
 def test_tree_links():
     t = tree()
     assert [s.name for s in t.roots()] == ["a"]
-    assert [s.name for s in t.children("a")] == ["b", "d"]
-    assert [s.name for s in t.descendants("a")] == ["b", "c", "d"]
+    assert [s.name for s in t.children("a")] == ["d", "b"]        # newest first, as libvirt
+    assert [s.name for s in t.descendants("a")] == ["d", "b", "c"]
+    assert [s.name for s in t.topological()] == ["a", "d", "b", "c"]
     assert t.is_leaf("c") and not t.is_leaf("b")
 
 
@@ -26,9 +27,26 @@ def test_remove_reparents_children_and_moves_current():
     t = tree()
     t.remove("b")
     assert t.get("c").parent == "a"
-    assert [s.name for s in t.children("a")] == ["d", "c"]
+    assert [s.name for s in t.children("a")] == ["c", "d"]   # moved ahead of the others
     t.remove("c")
     assert t.current == "a"
+
+
+def test_roots_newest_first_and_redefine_in_place():
+    t = tree()
+    t.add(SnapshotObj("r2", None))
+    assert [s.name for s in t.roots()] == ["r2", "a"]
+    t.add(SnapshotObj("b", "new", parent="a"))               # a redefinition keeps its place
+    assert [s.name for s in t.children("a")] == ["d", "b"]
+    assert t.get("b").definition == "new" and [s.name for s in t.children("b")] == ["c"]
+
+
+def test_broker_ids_can_be_shared():
+    import itertools
+    ids = itertools.count()
+    first, second = EventBroker(ids), EventBroker(ids)
+    assert [first.register(0, None, print, "c"), second.register(0, None, print, "c"),
+            first.register(0, None, print, "c")] == [0, 1, 2]
 
 
 def test_remove_children():

@@ -209,6 +209,12 @@ class virConnect(ConnectDomains, ConnectNetworks, ConnectStorage,  # noqa: N801
         """[model, doi], as libvirt-python returns virNodeGetSecurityModel."""
         return list(self._hv("node_get_security_model", "virNodeGetSecurityModel")())
 
+    def getCPUMap(self, flags=0) -> tuple[int, list[bool], int]:  # noqa: N802
+        """(CPU count, online flag per CPU, online count), as libvirt-python returns it."""
+        cpumap, online, total = self._hv("node_get_cpu_map", "virNodeGetCPUMap")(
+            True, True, flags)
+        return (total, [bool(cpumap[i // 8] >> (i % 8) & 1) for i in range(total)], online)
+
     def isAlive(self) -> int:  # noqa: N802
         self._check_open("virConnectIsAlive")
         if self._has("hypervisor", "connect_is_alive"):
@@ -230,8 +236,11 @@ class virConnect(ConnectDomains, ConnectNetworks, ConnectStorage,  # noqa: N801
         return 0
 
     def setKeepAlive(self, interval, count) -> int:  # noqa: N802
-        self._table("hypervisor", "virConnectSetKeepAlive", VIR_FROM_DOMAIN)
-        return 1          # a local connection has no keepalive: libvirt answers 1
+        """The driver's ``connect_set_keep_alive`` (0, or 1 when the peer cannot);
+        a driver without one (the test driver: in libvirt only the remote driver
+        has keepalive) answers VIR_ERR_NO_SUPPORT."""
+        set_keep_alive = self._hv("connect_set_keep_alive", "virConnectSetKeepAlive")
+        return int(set_keep_alive(interval, count) or 0)
 
     def registerCloseCallback(self, cb: Callable[..., Any], opaque: Any) -> int:  # noqa: N802
         """Remember ``cb(conn, reason, opaque)``; a local connection never drops."""

@@ -11,6 +11,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.api._checks import check_nonzero, check_not_none, format_uuid
+from pyvirt.api._domain_more import DomainMore
+from pyvirt.api._domain_tuning import DomainTuning
 from pyvirt.api._lasterror import recorded
 from pyvirt.api.snapshot import virDomainSnapshot
 from pyvirt.constants import VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_XML_SECURE
@@ -24,7 +26,7 @@ _FROM = VIR_FROM_DOMAIN
 
 
 @recorded
-class virDomain:  # noqa: N801 - libvirt-python's name
+class virDomain(DomainMore, DomainTuning):  # noqa: N801 - libvirt-python's name
     """libvirt-python's virDomain over a driver ``DomainRef``."""
 
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:

@@ -88,3 +88,7 @@ class virNetwork:  # noqa: N801 - libvirt-python's name
     def DHCPLeases(self, mac=None, flags=0) -> list[dict[str, Any]]:  # noqa: N802
         return [dict(lease) for lease in
                 self._call("network_get_dhcp_leases", "virNetworkGetDHCPLeases", mac, flags)]
+
+    def listAllPorts(self, flags=0) -> list[Any]:  # noqa: N802
+        """virNetworkListAllPorts (no driver has network ports yet: NO_SUPPORT)."""
+        return list(self._call("network_list_all_ports", "virNetworkListAllPorts", flags))

@@ -104,6 +104,10 @@ class virStoragePool(_StorageHandle):  # noqa: N801 - libvirt-python's name
         return [virStorageVol(self._conn, ref) for ref in refs]
 
     def listVolumes(self) -> list[str]:  # noqa: N802
+        """virStoragePoolListVolumes (libvirt-python does not go through ListAll)."""
+        if self._conn._has("storage", "storage_pool_list_volumes"):
+            return list(self._call("storage_pool_list_volumes", "virStoragePoolListVolumes",
+                                   -1))
         return [vol.name() for vol in self.listAllVolumes(0)]
 
     def numOfVolumes(self) -> int:  # noqa: N802

@@ -49,15 +49,16 @@ def _new_parser() -> etree.XMLParser:
 
 
 def _error_window(raw: bytes, line: int, column: int) -> str:
-    """libxml2's context: the offending line (at most 80 chars) and a caret under it."""
+    """libvirt's context under a syntax error: the offending line, then a pointer
+    line (``-`` per character before the column, tabs kept, then ``^``); an empty
+    line reads ``(null)``, as libvirt prints an empty buffer."""
     lines = raw.decode("utf-8", "replace").split("\n")
-    if not (1 <= line <= len(lines)) or not raw.strip():
-        return "(null)\n^"
-    text = lines[line - 1]
+    text = lines[line - 1] if 1 <= line <= len(lines) else ""
+    text = text.split("\r", 1)[0]
     col = max(column - 1, 0)
-    start = max(0, col - 79) if col >= 80 else 0
-    text = text[start:start + 80]
-    return f"{text}\n{'-' * (col - start)}^"
+    pointer = "".join("\t" if ch == "\t" else "-" for ch in text[:col])
+    pointer += "-" * (col - len(pointer))
+    return f"{text or '(null)'}\n{pointer}^"
 
 
 def parse_xml(text: str | bytes | None, what: str = "(xml)", *,
@@ -79,7 +80,7 @@ def parse_xml(text: str | bytes | None, what: str = "(xml)", *,
     if re.search(rb"<!(DOCTYPE|ENTITY)", raw):
         raise error(VIR_ERR_XML_DETAIL, f"{what}: DTDs and entities are not allowed",
                     domain=domain)
-    if not raw.strip():
+    if not raw:
         raise error(VIR_ERR_XML_DETAIL, f"{what}:1: Document is empty\n(null)\n^",
                     domain=domain)
     parser = _new_parser()

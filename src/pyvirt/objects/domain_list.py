@@ -43,8 +43,11 @@ def domain_matches(dom: DomainObj, flags: int) -> bool:
         return False
     if not _either(flags, n.LIST_DOMAINS_AUTOSTART, n.LIST_DOMAINS_NO_AUTOSTART, dom.autostart):
         return False
-    return _either(flags, n.LIST_DOMAINS_HAS_SNAPSHOT, n.LIST_DOMAINS_NO_SNAPSHOT,
-                   len(dom.snapshots) > 0)
+    if not _either(flags, n.LIST_DOMAINS_HAS_SNAPSHOT, n.LIST_DOMAINS_NO_SNAPSHOT,
+                   len(dom.snapshots) > 0):
+        return False
+    # no domain object keeps checkpoints (yet): none has one
+    return _either(flags, n.LIST_DOMAINS_HAS_CHECKPOINT, n.LIST_DOMAINS_NO_CHECKPOINT, False)
 
 
 class DomainObjList:

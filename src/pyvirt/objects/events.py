@@ -8,10 +8,11 @@ they were queued.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,19 @@ class Subscription:
 class EventBroker:
     """Subscriptions of one family (domain, network or pool) and a queue of events."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: Iterator[int] | None = None) -> None:
+        """``ids`` hands out callback ids; brokers given the same one share a
+        numbering (libvirt numbers domain, network and pool callbacks of a driver
+        from one counter). By default each broker counts from 0."""
         self._lock = threading.Lock()
         self._subs: dict[int, Subscription] = {}
-        self._next_id = 0
+        self._ids = ids if ids is not None else itertools.count()
         self._queue: list[tuple[int, Any, tuple[Any, ...]]] = []
         self._flushing = threading.RLock()   # a sink may call back into the driver
 
     def register(self, event_id: int, uuid: bytes | None, sink: Sink, owner: Any) -> int:
         with self._lock:
-            callback_id = self._next_id
-            self._next_id += 1
+            callback_id = next(self._ids)
             self._subs[callback_id] = Subscription(callback_id, event_id, uuid, sink, owner)
             return callback_id
 

@@ -117,6 +117,11 @@ LIST_DOMAINS_AUTOSTART = 1 << 10
 LIST_DOMAINS_NO_AUTOSTART = 1 << 11
 LIST_DOMAINS_HAS_SNAPSHOT = 1 << 12
 LIST_DOMAINS_NO_SNAPSHOT = 1 << 13
+LIST_DOMAINS_HAS_CHECKPOINT = 1 << 14
+LIST_DOMAINS_NO_CHECKPOINT = 1 << 15
+
+# virNetworkUpdateFlags
+NETWORK_UPDATE_AFFECT_CURRENT, NETWORK_UPDATE_AFFECT_LIVE, NETWORK_UPDATE_AFFECT_CONFIG = 0, 1, 2
 
 # virConnectListAllNetworksFlags / virConnectListAllStoragePoolsFlags share
 # the first six bits' meaning: inactive, active, persistent, transient,

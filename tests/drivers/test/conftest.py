@@ -42,3 +42,11 @@ def events(hv):
     for event_id in (0, 1, 15, 19):
         hv.connect_domain_event_register_any(event_id, None, rec)
     return rec
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_shared_default():
+    """Each module starts from libvirt's test:///default, whatever earlier tests left open."""
+    from pyvirt.drivers.test.state import SHARED_DEFAULT
+    SHARED_DEFAULT.reset_for_tests()
+    yield

@@ -93,6 +93,22 @@ def test_declines_other_uris(uri):
     assert TestDriver().open(uri) is None
 
 
+def test_reset_for_tests_starts_over_and_ignores_old_connections():
+    driver = TestDriver()
+    old = driver.open("test:///default")
+    ref = old.hypervisor.domain_lookup_by_name("test")
+    old.hypervisor.domain_destroy_flags(ref, 0)
+    SHARED_DEFAULT.reset_for_tests()
+    fresh = driver.open("test:///default")
+    try:
+        assert fresh.hypervisor.state is not old.hypervisor.state
+        assert fresh.hypervisor.domain_get_state(ref, 0) == [1, 0]
+        old.close()                       # its release no longer touches the new state
+        assert SHARED_DEFAULT._state is fresh.hypervisor.state
+    finally:
+        fresh.close()
+
+
 def test_register_is_idempotent():
     from pyvirt.drivers import base, test
     test.register()
@@ -106,7 +122,8 @@ def test_matches_real_libvirt_default():
     if not hasattr(libvirt, "virInitialize") or "pyvirt" in getattr(libvirt, "__file__", ""):
         pytest.skip("not the real binding")
     real = libvirt.open("test:///default")
-    ours = TestDriver().open("test:///default")
+    # a fresh copy of the defaults: another test may still hold the shared one
+    ours = TestDriver._connection("test:///default", default_state(), None)
     try:
         hv = ours.hypervisor
         ref = hv.domain_lookup_by_name("test")

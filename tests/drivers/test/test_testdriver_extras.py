@@ -73,8 +73,10 @@ def test_guest_queries(hv, test_ref):
 def test_scheduler(hv, test_ref):
     assert hv.domain_get_scheduler_type(test_ref) == ("fair", 1)
     assert hv.domain_get_scheduler_parameters(test_ref, 1) == {"weight": 50}
-    hv.domain_set_scheduler_parameters(test_ref, {"weight": 100})
-    assert hv.domain_get_scheduler_parameters_flags(test_ref, 1, 0) == {"weight": 100}
+    hv.domain_set_scheduler_parameters(test_ref, {"weight": 100})   # accepted, not kept
+    assert hv.domain_get_scheduler_parameters_flags(test_ref, 1, 0) == {"weight": 50}
+    e = err(hv.domain_get_scheduler_parameters_flags, test_ref, 1, 4)  # TYPED_PARAM_STRING_OKAY
+    assert str(e) == "unsupported flags (0x4) in function testDomainGetSchedulerParametersFlags"
     e = err(hv.domain_set_scheduler_parameters, test_ref, {"cap": 1})
     assert e.get_error_code() == VIR_ERR_INVALID_ARG
 
@@ -86,12 +88,15 @@ def test_vcpu_info_and_pinning(hv, test_ref):
     assert [(i[0], i[1], i[3]) for i in info] == [(0, 1, 15), (1, 1, 15)]
     assert info[0][2] >= before
     assert maps == [b"\xff\xff", b"\xff\xff"]
-    hv.domain_pin_vcpu_flags(test_ref, 0, bytes([0b101]), 1)
+    e = err(hv.domain_pin_vcpu_flags, test_ref, 0, bytes([0b101]), 1)   # no flags in 9.0
+    assert str(e) == "unsupported flags (0x1) in function testDomainPinVcpuFlags"
+    hv.domain_pin_vcpu_flags(test_ref, 0, bytes([0b101]), 0)
     info, maps = hv.domain_get_vcpus(test_ref, 16, 1)
     assert info[0][3] == 2 and maps[0] == bytes([0b101])
     assert hv.domain_get_vcpu_pin_info(test_ref, 16, 1, 0) == [bytes([0b101]), b"\xff"]
+    assert hv.domain_get_vcpu_pin_info(test_ref, 16, 1, 2) == [b"\xff", b"\xff"]   # config
     assert hv.node_get_cpu_map(True, True, 0) == (bytes([0b10101]), 3, 8)
-    e = err(hv.domain_pin_vcpu_flags, test_ref, 5, b"\x01", 1)
+    e = err(hv.domain_pin_vcpu_flags, test_ref, 5, b"\x01", 0)
     assert e.get_error_code() == VIR_ERR_INVALID_ARG
     hv.domain_destroy_flags(test_ref, 0)
     e = err(hv.domain_get_vcpus, test_ref, 16, 2)

@@ -4,7 +4,8 @@ import pytest
 
 from pyvirt.errors import (
     VIR_ERR_NO_NETWORK, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL,
-    VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NETWORK, VIR_FROM_STORAGE,
+    VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_ERR_OPERATION_UNSUPPORTED,
+    VIR_FROM_NETWORK, VIR_FROM_STORAGE,
     VIR_FROM_TEST, libvirtError,
 )
 
@@ -203,5 +204,104 @@ def test_network_update_range_first_and_unsupported_section(conn):
                        "<range start='192.168.122.100' end='192.168.122.110'/>", 0)
     xml = net.network_get_xml_desc(ref, 0)
     assert xml.index("192.168.122.100") < xml.index("192.168.122.2'")
-    e = err(net.network_update, ref, 3, 9, -1, "<portgroup name='x'/>", 0)
-    assert e.get_error_code() == 3       # VIR_ERR_NO_SUPPORT
+    e = err(net.network_update, ref, 3, 1, -1, "<bridge name='x'/>", 0)
+    assert (e.get_error_code(), str(e)) == (
+        VIR_ERR_OPERATION_UNSUPPORTED,
+        "Operation not supported: can't update 'bridge' section of network 'default'")
+    e = err(net.network_update, ref, 3, 13, -1, "<x/>", 0)
+    assert str(e) == "Operation not supported: can't update unrecognized section of network"
+
+
+@pytest.mark.parametrize("command, section, xml, code, message", [
+    # the XML is checked before the command code (libvirt's order)
+    (9, 4, "<host/>", 27, "XML error: Static host definition in IPv4 network 'default' must "
+                          "have mac or name attribute"),
+    (0, 4, "<host name='y' ip='192.168.122.40'/>", 84,
+     "Operation not supported: unrecognized network update command code 0"),
+    (1, 4, "<host name='nobody' ip='192.168.122.99'/>", 55,
+     "Requested operation is not valid: couldn't locate an existing dhcp host entry with "
+     "\"mac='unknown'\" \"name='nobody'\" \"ip='192.168.122.99'\" in network 'default'"),
+    (3, 4, "<host mac='00:11:22:33:44:59' ip='192.168.122.14'/>", None, None),
+    (3, 4, "<bogus/>", 27, "XML error: unexpected element <bogus>, expecting <host>, while "
+                          "updating network 'default'"),
+    (3, 4, "<host mac='zz' ip='192.168.122.30'/>", 27,
+     "XML error: Cannot parse MAC address 'zz' in network 'default'"),
+    (3, 4, "<host name='x' ip='fd00::3'/>", 55, "Requested operation is not valid: the address "
+     "family of a host entry IP must match the address family of the dhcp element's parent"),
+    (2, 4, "<host/>", 27, "XML error: At least one of name, mac, or ip attribute must be "
+                          "specified for static host definition in network 'default' "),
+    (1, 5, "<range start='192.168.122.100' end='192.168.122.110'/>", 84,
+     "Operation not supported: dhcp ranges cannot be modified, only added or deleted"),
+    (3, 5, "<range start='192.168.122.120' end='192.168.122.110'/>", 1,
+     "internal error: range 192.168.122.120 - 192.168.122.110 is reversed "),
+    (3, 5, "<range start='10.0.0.1' end='10.0.0.5'/>", 1, "internal error: range 10.0.0.1 - "
+     "10.0.0.5 is not entirely within network 192.168.122.1/24"),
+    (1, 10, "<host ip='1.2.3.4'><hostname>x</hostname></host>", 84,
+     "Operation not supported: DNS HOST records cannot be modified, only added or deleted"),
+    (3, 10, "<host ip='1.2.3.6'/>", 35, "Missing hostname in network 'default' DNS HOST record"),
+    (3, 11, "<txt name='t 2' value='x'/>", 35,
+     "prohibited character in DNS TXT record name 't 2' of network default"),
+    (3, 12, "<srv service='x' protocol='udp' port='1'/>", 35, "DNS SRV port attribute not "
+     "permitted without target for service 'x' in network 'default'"),
+    (1, 9, "<portgroup name='c'/>", 55, "Requested operation is not valid: couldn't find a "
+     "portgroup entry in network 'default' matching <portgroup name='c'>"),
+    (1, 7, "<interface dev='eth1'/>", 84, "Operation not supported: forward interface "
+     "entries cannot be modified, only added or deleted"),
+    (3, 8, "<pf dev='eth7'/>", 84,
+     "Operation not supported: can't update 'forward pf' section of network 'default'"),
+    (3, 4, "<host", 35, "network_update_xml:1: Couldn't find end of Start Tag host line 1\n"
+                       "<host\n-----^"),
+])
+def test_network_update_errors_like_libvirt(conn, command, section, xml, code, message):
+    """Each (command, section, xml) as libvirt 9.0's test driver answers it."""
+    net = conn.network
+    ref = net.network_lookup_by_name("default")
+    if code is None:
+        net.network_update(ref, command, section, -1, xml, 0)
+        assert "00:11:22:33:44:59" in net.network_get_xml_desc(ref, 0)
+        return
+    before = net.network_get_xml_desc(ref, 0)
+    e = err(net.network_update, ref, command, section, -1, xml, 0)
+    assert (e.get_error_code(), str(e)) == (code, message)
+    assert net.network_get_xml_desc(ref, 0) == before      # nothing half applied
+
+
+def test_network_update_records_and_order(conn):
+    net = conn.network
+    ref = net.network_lookup_by_name("default")
+    for command, section, xml in [
+            (3, 10, "<host ip='1.2.3.4'><hostname>x</hostname></host>"),
+            (3, 11, "<txt name='t1' value='v'/>"),
+            (3, 12, "<srv service='sip' protocol='tcp' target='a.b' port='5060'/>"),
+            (3, 9, "<portgroup name='pg'/>"),
+            (3, 7, "<interface dev='eth9'/>")]:
+        net.network_update(ref, command, section, -1, xml, 0)
+    xml = net.network_get_xml_desc(ref, 0)
+    assert "<forward dev='eth9' mode='nat'>\n    <interface dev='eth9'/>\n  </forward>" in xml
+    assert xml.index("<dns>") < xml.index("<ip ") < xml.index("<portgroup name='pg'>\n  </portgroup>")
+    assert xml.index("<txt") < xml.index("<host ip='1.2.3.4'>")
+    e = err(net.network_update, ref, 3, 10, -1, "<host ip='1.2.3.4'><hostname>y</hostname></host>", 0)
+    assert str(e) == ("Requested operation is not valid: there is already at least one DNS "
+                      "HOST record with a matching field in network default")
+    net.network_update(ref, 2, 11, -1, "<txt name='t1'/>", 0)
+    assert "<txt" not in net.network_get_xml_desc(ref, 0)
+
+
+def test_network_update_live_and_config_like_the_test_driver(conn):
+    """CURRENT is LIVE on a running network; LIVE on a stopped one fails; a config-only
+    change of a running network stays pending (and libvirt's test driver never applies it)."""
+    net = conn.network
+    ref = net.network_lookup_by_name("default")
+    e = err(net.network_update, ref, 3, 4, -1, HOST, 4)
+    assert str(e) == "unsupported flags (0x4) in function testNetworkUpdate"
+    net.network_update(ref, 3, 4, -1, HOST, 2)                       # config only
+    assert "44:55" not in net.network_get_xml_desc(ref, 0)
+    net.network_destroy(ref)
+    assert "44:55" not in net.network_get_xml_desc(ref, 0)
+    e = err(net.network_update, ref, 3, 4, -1, HOST, 1)
+    assert str(e) == "Requested operation is not valid: network is not running"
+    net.network_update(ref, 3, 4, -1, HOST.replace("55'", "56'").replace(".5'", ".7'"), 0)
+    xml = net.network_get_xml_desc(ref, 0)
+    assert "44:55" in xml and "44:56" in xml     # built on the pending definition
+    e = err(net.network_get_xml_desc, ref, 1)
+    assert str(e) == "unsupported flags (0x1) in function testNetworkGetXMLDesc"

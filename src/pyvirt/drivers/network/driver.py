@@ -13,15 +13,14 @@ import os
 import uuid as uuidlib
 from typing import Any, Callable
 
+from pyvirt.conf.network_update import update_network
 from pyvirt.drivers.base import NetworkConnection, NetworkRef
 from pyvirt.drivers.network import guests
 from pyvirt.drivers.network.lifecycle import write_dnsmasq_files
 from pyvirt.drivers.network.state import NetworkDriverState, parse_definition, uuid_bytes
-from pyvirt.drivers.test.netupdate import update_network
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG,
     VIR_ERR_NO_NETWORK, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
-    VIR_ERR_OPERATION_UNSUPPORTED,
     VIR_FROM_NETWORK, error, libvirtError,
 )
 from pyvirt.network import dnsmasq
@@ -375,17 +374,8 @@ class NetworkDriver(NetworkConnection):
 
 def _update(ndef: Any, name: str, command: int, section: int, parent_index: int,
             xml: str) -> None:
-    """Edit one definition; a section or command libvirt cannot update is
-    VIR_ERR_OPERATION_UNSUPPORTED in its network driver."""
-    try:
-        update_network(ndef.node, name, command, section, parent_index, xml)
-    except libvirtError as err:
-        detail = err.get_str2() or ""
-        if detail.startswith(("can't update '", "unrecognized network update command")) \
-                and "unrecognized element" not in detail:
-            raise error(VIR_ERR_OPERATION_UNSUPPORTED, detail,
-                        domain=VIR_FROM_NETWORK) from err
-        raise
+    """Edit one definition with libvirt's section editor (its own codes and messages)."""
+    update_network(ndef.node, name, command, section, parent_index, xml)
 
 
 def _check_single_ipv4_dhcp(ndef: Any) -> None:

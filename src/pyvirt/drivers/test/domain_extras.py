@@ -84,7 +84,8 @@ class DomainExtrasMixin(DomainTableBase):
     # --- guest facts --------------------------------------------------------------------
     def domain_get_time(self, ref: DomainRef, flags: int = 0) -> tuple[int, int]:
         check_flags(flags, 0, "testDomainGetTime")
-        self._require_active(self._dom(ref))
+        if not self._dom(ref).active:
+            raise error(VIR_ERR_OPERATION_INVALID, "domain is not running", domain=VIR_FROM_TEST)
         return GUEST_TIME
 
     def domain_get_block_info(self, ref: DomainRef, path: str, flags: int = 0) -> list[int]:
@@ -104,12 +105,13 @@ class DomainExtrasMixin(DomainTableBase):
         return ("fair", 1)
 
     def domain_get_scheduler_parameters(self, ref: DomainRef, nparams: int = 1) -> dict:
-        return {"weight": self._dom(ref).extra.get("weight", 50)}
+        """libvirt's test driver always reports weight 50 (a set is accepted, not kept)."""
+        self._dom(ref)
+        return {"weight": 50}
 
     def domain_get_scheduler_parameters_flags(self, ref: DomainRef, nparams: int = 1,
                                               flags: int = 0) -> dict:
-        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG,
-                    "testDomainGetSchedulerParametersFlags")
+        check_flags(flags, 0, "testDomainGetSchedulerParametersFlags")
         return self.domain_get_scheduler_parameters(ref, nparams)
 
     def domain_set_scheduler_parameters_flags(self, ref: DomainRef, params: dict[str, Any],
@@ -120,10 +122,7 @@ class DomainExtrasMixin(DomainTableBase):
         if unknown:
             raise error(VIR_ERR_INVALID_ARG, f"parameter '{unknown[0]}' not supported",
                         domain=VIR_FROM_TEST)
-        with self._domains.lock:
-            dom = self._dom(ref)
-            if "weight" in params:
-                dom.extra["weight"] = int(params["weight"])
+        self._dom(ref)
 
     def domain_set_scheduler_parameters(self, ref: DomainRef, params: dict[str, Any]) -> None:
         self.domain_set_scheduler_parameters_flags(ref, params, 0)

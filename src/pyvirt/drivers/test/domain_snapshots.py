@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pyvirt.drivers.base import DomainRef, SnapshotRef
 from pyvirt.drivers.test import domxml, snapxml
-from pyvirt.drivers.test.checks import check_flags, delivers_events as _events
+from pyvirt.drivers.test.checks import bare_error, check_flags, delivers_events as _events
 from pyvirt.drivers.test.domain_base import DomainTableBase
 from pyvirt.errors import (
-    VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_UNSUPPORTED,
-    VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
+    VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_FAILED,
+    VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_DOMAIN_SNAPSHOT, VIR_FROM_TEST,
+    error,
 )
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_obj import DomainObj
@@ -31,40 +32,43 @@ class DomainSnapshotMixin(DomainTableBase):
     def _snap_ref(dom_ref: DomainRef, snap: SnapshotObj) -> SnapshotRef:
         return SnapshotRef(dom_ref, snap.name)
 
+    #: what libvirt 9.0's testDomainSnapshotCreateXML accepts (no NO_METADATA,
+    #: DISK_ONLY or REUSE_EXT)
+    _SNAPSHOT_CREATE_FLAGS = (n.SNAPSHOT_CREATE_REDEFINE | n.SNAPSHOT_CREATE_CURRENT
+                              | n.SNAPSHOT_CREATE_HALT | n.SNAPSHOT_CREATE_QUIESCE
+                              | n.SNAPSHOT_CREATE_ATOMIC | n.SNAPSHOT_CREATE_LIVE
+                              | n.SNAPSHOT_CREATE_VALIDATE)
+
     @_events
     def domain_snapshot_create_xml(self, ref: DomainRef, xml: str, flags: int = 0) -> SnapshotRef:
-        check_flags(flags, n.SNAPSHOT_CREATE_REDEFINE | n.SNAPSHOT_CREATE_CURRENT
-                    | n.SNAPSHOT_CREATE_NO_METADATA | n.SNAPSHOT_CREATE_HALT
-                    | n.SNAPSHOT_CREATE_DISK_ONLY | n.SNAPSHOT_CREATE_REUSE_EXT
-                    | n.SNAPSHOT_CREATE_QUIESCE | n.SNAPSHOT_CREATE_ATOMIC
-                    | n.SNAPSHOT_CREATE_LIVE | n.SNAPSHOT_CREATE_VALIDATE,
-                    "testDomainSnapshotCreateXML")
-        sdef = snapxml.parse_snapshot(xml)
+        check_flags(flags, self._SNAPSHOT_CREATE_FLAGS, "testDomainSnapshotCreateXML")
+        redefine = bool(flags & n.SNAPSHOT_CREATE_REDEFINE)
+        if flags & n.SNAPSHOT_CREATE_CURRENT and not redefine:
+            raise bare_error(VIR_ERR_INVALID_ARG, "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' "
+                             "is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT'",
+                             VIR_FROM_DOMAIN_SNAPSHOT)
+        sdef = snapxml.parse_snapshot(xml, redefine=redefine)
         name = snapxml.name_of(sdef)
         with self._domains.lock:
             dom = self._dom(ref)
-            if name in dom.snapshots:
+            if name in dom.snapshots and not redefine:
                 raise error(VIR_ERR_OPERATION_FAILED, f"domain moment {name} already exists",
                             domain=VIR_FROM_DOMAIN)
-            if flags & n.SNAPSHOT_CREATE_REDEFINE:
+            if redefine:
                 parent = (sdef.node.findtext("parent/name") or "").strip() or None
                 state = snapxml.state_of(sdef)
             else:
                 parent = dom.snapshots.current
                 state = {DomainState.RUNNING: "running", DomainState.PAUSED: "paused"}.get(
                     dom.state, "shutoff")
-                if flags & n.SNAPSHOT_CREATE_DISK_ONLY:
-                    state = "disk-snapshot"
                 snapxml.complete(sdef, state, parent, dom.current_def,
                                  domxml.disk_targets(dom.current_def))
             snap = SnapshotObj(name=name, definition=sdef, parent=parent,
                                creation_time=snapxml.creation_time(sdef), state=state,
                                domain_xml=snapxml.domain_xml(sdef) or "",
                                disk_only=state == "disk-snapshot")
-            if flags & n.SNAPSHOT_CREATE_NO_METADATA:
-                return self._snap_ref(ref, snap)
             dom.snapshots.add(snap)
-            if not flags & n.SNAPSHOT_CREATE_REDEFINE or flags & n.SNAPSHOT_CREATE_CURRENT:
+            if not redefine or flags & n.SNAPSHOT_CREATE_CURRENT:
                 dom.snapshots.current = name
             if flags & n.SNAPSHOT_CREATE_HALT and dom.active:
                 self._halt_for_snapshot(dom)
@@ -106,8 +110,8 @@ class DomainSnapshotMixin(DomainTableBase):
         with self._domains.lock:
             dom = self._dom(ref)
             pool = dom.snapshots.roots() if flags & n.SNAPSHOT_LIST_ROOTS else list(dom.snapshots)
-            if flags & n.SNAPSHOT_LIST_TOPOLOGICAL:
-                pool = _topological(dom, pool, flags & n.SNAPSHOT_LIST_ROOTS)
+            if flags & n.SNAPSHOT_LIST_TOPOLOGICAL and not flags & n.SNAPSHOT_LIST_ROOTS:
+                pool = dom.snapshots.topological()
             dref = self._ref(dom)
             return [self._snap_ref(dref, s) for s in pool
                     if self._snapshot_matches(dom, s, flags & ~n.SNAPSHOT_LIST_ROOTS)]
@@ -223,8 +227,8 @@ class DomainSnapshotMixin(DomainTableBase):
             dom.snapshots.current = snap.name
 
     def domain_snapshot_delete(self, snap_ref: SnapshotRef, flags: int = 0) -> None:
-        check_flags(flags, n.SNAPSHOT_DELETE_CHILDREN | n.SNAPSHOT_DELETE_METADATA_ONLY
-                    | n.SNAPSHOT_DELETE_CHILDREN_ONLY, "testDomainSnapshotDelete")
+        check_flags(flags, n.SNAPSHOT_DELETE_CHILDREN | n.SNAPSHOT_DELETE_CHILDREN_ONLY,
+                    "testDomainSnapshotDelete")     # libvirt's has no METADATA_ONLY
         with self._domains.lock:
             dom = self._dom(snap_ref.domain)
             snap = self._snap(dom, snap_ref.name)
@@ -235,14 +239,3 @@ class DomainSnapshotMixin(DomainTableBase):
                     snapxml.set_parent(child.definition, snap.parent)
                 dom.snapshots.remove(snap.name)
 
-
-def _topological(dom: DomainObj, pool: list[SnapshotObj], roots_only: int) -> list[SnapshotObj]:
-    """Parents before children."""
-    if roots_only:
-        return pool
-    ordered: list[SnapshotObj] = []
-    for root in dom.snapshots.roots():
-        ordered.append(root)
-        ordered.extend(dom.snapshots.descendants(root.name))
-    wanted = {s.name for s in pool}
-    return [s for s in ordered if s.name in wanted]

@@ -71,7 +71,7 @@ class DomainVcpusMixin(DomainTableBase):
 
     def domain_pin_vcpu_flags(self, ref: DomainRef, vcpu: int, cpumap: bytes,
                               flags: int = 0) -> None:
-        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG, "testDomainPinVcpuFlags")
+        check_flags(flags, 0, "testDomainPinVcpuFlags")   # libvirt's pins the live vCPU only
         with self._domains.lock:
             dom = self._dom(ref)
             self._require_active(dom)
@@ -81,12 +81,16 @@ class DomainVcpusMixin(DomainTableBase):
             self._pins(dom)[vcpu] = _bits(cpumap, self._host_cpus())
 
     def domain_pin_vcpu(self, ref: DomainRef, vcpu: int, cpumap: bytes) -> None:
-        self.domain_pin_vcpu_flags(ref, vcpu, cpumap, n.AFFECT_LIVE)
+        self.domain_pin_vcpu_flags(ref, vcpu, cpumap, 0)
 
     def domain_get_vcpu_pin_info(self, ref: DomainRef, ncpumaps: int, maplen: int,
                                  flags: int = 0) -> list[bytes]:
         check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG, "testDomainGetVcpuPinInfo")
         with self._domains.lock:
             dom = self._dom(ref)
-            count = min(domxml.vcpus(dom.current_def), ncpumaps)
-            return [_pack(self._pin_of(dom, vcpu), maplen) for vcpu in range(count)]
+            live, config = self._defs_for(dom, flags)
+            ddef = live if live is not None else config
+            count = min(domxml.vcpus(ddef), ncpumaps)
+            every = set(range(self._host_cpus()))
+            return [_pack(self._pin_of(dom, vcpu) if live is not None else every, maplen)
+                    for vcpu in range(count)]

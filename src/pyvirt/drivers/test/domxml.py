@@ -2,14 +2,13 @@
 
 Parsing, normalizing and the unknown-XML report belong to
 ``pyvirt.conf.domain.DomainDef``; this module reads and edits the handful of
-fields the driver needs (name, uuid, memory, vcpus, devices) on the def's
+fields the driver needs (name, uuid, memory, vcpus, devices read-only) on the def's
 element tree, so it works with whichever fields DomainDef declares. Until
 DomainDef lands, a plain XMLBuilder with libvirt's basic defaults stands in.
 """
 
 from __future__ import annotations
 
-import copy
 import uuid as uuidlib
 from typing import Any
 
@@ -241,19 +240,7 @@ def os_type(ddef: Any) -> str:
     return (ddef.node.findtext("os/type") or "hvm").strip()
 
 
-# --- devices ----------------------------------------------------------------------
-# Devices are conf ``Device`` objects when conf.devices is present (matched the way
-# libvirt matches a detach request), else bare elements matched by their identity.
-try:
-    from pyvirt.conf.devices import parse_device as _parse_device
-except ImportError:  # pragma: no cover - depends on the tree's progress
-    _parse_device = None
-
-
-def _el(dev: Any) -> etree._Element:
-    return getattr(dev, "node", dev)
-
-
+# --- devices (read only: libvirt's test driver cannot attach or detach) ------------
 def devices(ddef: Any) -> etree._Element:
     return _ensure(ddef.node, "devices")
 
@@ -267,77 +254,3 @@ def interface_names(ddef: Any) -> list[tuple[str | None, str | None]]:
     return [(i.find("target").get("dev") if i.find("target") is not None else None,
              i.find("mac").get("address") if i.find("mac") is not None else None)
             for i in ddef.node.iterfind("devices/interface")]
-
-
-_IDENTITY = {
-    "disk": ("target", "dev"), "interface": ("mac", "address"),
-    "hostdev": ("source/address", "bus"), "filesystem": ("target", "dir"),
-    "controller": (".", "index"), "serial": ("target", "port"),
-    "console": ("target", "port"), "channel": ("target", "name"),
-}
-
-
-def device_key(dev: Any) -> tuple[str, str | None]:
-    """What identifies a device of its kind: a disk's target, an interface's mac..."""
-    node = _el(dev)
-    path, attr = _IDENTITY.get(node.tag, (None, None))
-    if path is None:
-        return node.tag, None
-    el = node if path == "." else node.find(path)
-    return node.tag, el.get(attr) if el is not None else None
-
-
-def device_alias(dev: Any) -> str:
-    """The name a device-added/removed event carries (alias, else target or mac)."""
-    alias = _el(dev).find("alias")
-    if alias is not None and alias.get("name"):
-        return alias.get("name")
-    return device_key(dev)[1] or _el(dev).tag
-
-
-def parse_device(xml: str) -> Any:
-    if _parse_device is not None:
-        return _parse_device(xml)
-    return parse_xml(xml, "(device_definition)")
-
-
-def _same(a: etree._Element, b: etree._Element) -> bool:
-    return etree.tostring(a, method="c14n") == etree.tostring(b, method="c14n")
-
-
-def find_device(ddef: Any, dev: Any) -> Any:
-    """The device of ``ddef`` that ``dev`` names, or None."""
-    if hasattr(ddef, "find_device") and hasattr(dev, "node"):
-        return ddef.find_device(dev)
-    key = device_key(dev)
-    for existing in devices(ddef):
-        if isinstance(existing.tag, str) and device_key(existing) == key:
-            if key[1] is not None or _same(existing, _el(dev)):
-                return existing
-    return None
-
-
-def add_device(ddef: Any, dev: Any) -> None:
-    """Add a copy of ``dev`` after the last device of its kind (libvirt's order)."""
-    if hasattr(ddef, "add_device") and hasattr(dev, "node"):
-        new = dev.copy()
-        if hasattr(new, "fill_defaults"):
-            new.fill_defaults(ddef)
-        ddef.add_device(new)
-        return
-    parent = devices(ddef)
-    same_kind = parent.findall(_el(dev).tag)
-    if same_kind:
-        same_kind[-1].addnext(copy.deepcopy(_el(dev)))
-    else:
-        parent.append(copy.deepcopy(_el(dev)))
-
-
-def remove_device(ddef: Any, found: Any) -> None:
-    node = _el(found)
-    node.getparent().remove(node)
-
-
-def replace_device(found: Any, new: Any) -> None:
-    old = _el(found)
-    old.getparent().replace(old, copy.deepcopy(_el(new)))

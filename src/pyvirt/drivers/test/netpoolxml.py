@@ -97,6 +97,10 @@ def bridge_name(net: Any) -> str | None:
 
 
 def format_network(net: Any) -> str:
+    """The network's XML as ``net-dumpxml`` prints it (``<ip>`` and ``<portgroup>``
+    always as an open/close pair, through NetworkDef's own formatter)."""
+    if hasattr(net, "to_xml"):
+        return net.to_xml()
     return format_element(net.node)
 
 

@@ -12,7 +12,8 @@ from pyvirt.drivers.test.checks import check_flags, delivers_events as _events
 from pyvirt.drivers.test.netupdate import update_network
 from pyvirt.drivers.test.state import TestState
 from pyvirt.errors import (
-    VIR_ERR_INVALID_ARG, VIR_ERR_NO_NETWORK, VIR_ERR_OPERATION_FAILED,
+    VIR_FROM_NONE,
+    VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_NETWORK, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_INVALID, VIR_FROM_NETWORK, VIR_FROM_TEST, error,
 )
 from pyvirt.objects import numbers as n
@@ -103,7 +104,7 @@ class TestNetworks(NetworkConnection):
             elif net.active:
                 net.pending_def, net.persistent = ndef, True
             else:
-                net.definition, net.persistent = ndef, True
+                net.definition, net.persistent, net.pending_def = ndef, True, None
             self._event(net, n.NET_EVENT_DEFINED)
             return self._ref(net)
 
@@ -152,9 +153,7 @@ class TestNetworks(NetworkConnection):
         """Stop a network (libvirt's test driver does not refuse an inactive one)."""
         with self._nets.lock:
             net = self._net(ref)
-            net.active = False
-            if net.pending_def is not None:
-                net.definition, net.pending_def = net.pending_def, None
+            net.active = False      # libvirt's test driver keeps a pending definition
             self._event(net, n.NET_EVENT_STOPPED)
             if not net.persistent:
                 self._nets.remove(net)
@@ -164,19 +163,43 @@ class TestNetworks(NetworkConnection):
 
     def network_update(self, ref: NetworkRef, command: int, section: int, parent_index: int,
                        xml: str, flags: int = 0) -> None:
-        """virNetworkUpdate: edit the definition in place (live and config are one here)."""
-        check_flags(flags, 0x7, "testNetworkUpdate")   # AFFECT_LIVE | AFFECT_CONFIG
+        """virNetworkUpdate as libvirt 9.0's test driver does it (virNetworkObjUpdate):
+        CURRENT is LIVE on a running network, else CONFIG; a config edit starts from
+        the pending definition when there is one and, on a stopped network, replaces
+        the definition (the pending one stays, as libvirt leaves it)."""
+        check_flags(flags, n.NETWORK_UPDATE_AFFECT_LIVE | n.NETWORK_UPDATE_AFFECT_CONFIG,
+                    "testNetworkUpdate")
         with self._nets.lock:
             net = self._net(ref)
-            update_network(net.definition.node, net.name, command, section, parent_index, xml)
+            if not flags & (n.NETWORK_UPDATE_AFFECT_LIVE | n.NETWORK_UPDATE_AFFECT_CONFIG):
+                flags |= (n.NETWORK_UPDATE_AFFECT_LIVE if net.active
+                          else n.NETWORK_UPDATE_AFFECT_CONFIG)
+            if flags & n.NETWORK_UPDATE_AFFECT_LIVE and not net.active:
+                raise error(VIR_ERR_OPERATION_INVALID, "network is not running",
+                            domain=VIR_FROM_NETWORK)
+            config = live = None
+            if flags & n.NETWORK_UPDATE_AFFECT_CONFIG:
+                if not net.persistent:
+                    raise error(VIR_ERR_OPERATION_INVALID, "cannot change persistent config "
+                                "of a transient network", domain=VIR_FROM_NETWORK)
+                base = net.pending_def if net.pending_def is not None else net.definition
+                config = base.copy()
+                update_network(config.node, net.name, command, section, parent_index, xml)
+            if flags & n.NETWORK_UPDATE_AFFECT_LIVE:
+                live = net.definition.copy()
+                update_network(live.node, net.name, command, section, parent_index, xml)
+            if config is not None:
+                if net.active:
+                    net.pending_def = config
+                else:
+                    net.definition = config
+            if live is not None:
+                net.definition = live
 
     def network_get_xml_desc(self, ref: NetworkRef, flags: int = 0) -> str:
-        check_flags(flags, 1, "testNetworkGetXMLDesc")   # NETWORK_XML_INACTIVE
+        check_flags(flags, 0, "testNetworkGetXMLDesc")   # no NETWORK_XML_INACTIVE in 9.0
         with self._nets.lock:
-            net = self._net(ref)
-            ndef = net.pending_def if flags & 1 and net.pending_def is not None \
-                else net.definition
-            return netpoolxml.format_network(ndef)
+            return netpoolxml.format_network(self._net(ref).definition)
 
     def network_is_active(self, ref: NetworkRef) -> bool:
         return self._net(ref).active
@@ -189,18 +212,15 @@ class TestNetworks(NetworkConnection):
 
     def network_set_autostart(self, ref: NetworkRef, autostart: bool) -> None:
         with self._nets.lock:
-            net = self._net(ref)
-            if not net.persistent:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            "cannot set autostart for transient network", domain=VIR_FROM_TEST)
-            net.autostart = bool(autostart)
+            # libvirt 9.0's test driver sets it on a transient network too
+            self._net(ref).autostart = bool(autostart)
 
     def network_get_bridge_name(self, ref: NetworkRef) -> str:
         name = netpoolxml.bridge_name(self._net(ref).definition)
         if not name:
-            raise error(VIR_ERR_INVALID_ARG,
+            raise error(VIR_ERR_INTERNAL_ERROR,
                         f"network '{ref.name}' does not have a bridge name.",
-                        domain=VIR_FROM_NETWORK)
+                        domain=VIR_FROM_TEST)
         return name
 
     # --- events -----------------------------------------------------------------------
@@ -213,4 +233,4 @@ class TestNetworks(NetworkConnection):
         if not self.state.network_events.deregister(callback_id, self._owner):
             raise error(VIR_ERR_INVALID_ARG,
                         f"could not find event callback {callback_id} for deletion",
-                        domain=VIR_FROM_TEST)
+                        domain=VIR_FROM_NONE)

@@ -13,7 +13,9 @@ from typing import Any
 from lxml import etree
 
 from pyvirt.conf.xmlbuilder import XMLBuilder, format_element, parse_xml
-from pyvirt.errors import VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN_SNAPSHOT, error
+from pyvirt.errors import (
+    VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN_SNAPSHOT, error,
+)
 
 try:
     from pyvirt.conf.snapshot import DomainSnapshotDef as _SnapshotDef
@@ -26,8 +28,9 @@ class PlainSnapshotDef(XMLBuilder):
     _doc_label = "(domain_snapshot)"
 
 
-def parse_snapshot(xml: str) -> Any:
-    """Parse ``<domainsnapshot>``; a missing name becomes the creation time, as libvirt."""
+def parse_snapshot(xml: str, redefine: bool = False) -> Any:
+    """Parse ``<domainsnapshot>``; a missing name becomes the creation time, as libvirt.
+    A redefinition must carry the creationTime it was made with."""
     if _SnapshotDef is not None:
         snap = _SnapshotDef.from_xml(xml)
         root = snap.node
@@ -38,6 +41,9 @@ def parse_snapshot(xml: str) -> Any:
                         f"unexpected root element <{root.tag}>, expecting <domainsnapshot>",
                         domain=VIR_FROM_DOMAIN_SNAPSHOT)
         snap = PlainSnapshotDef(node=root)
+    if redefine and root.find("creationTime") is None:
+        raise error(VIR_ERR_INTERNAL_ERROR, "missing creationTime from existing snapshot",
+                    domain=VIR_FROM_DOMAIN_SNAPSHOT)
     now = int(time.time())
     if not (root.findtext("name") or "").strip():
         name = root.find("name")

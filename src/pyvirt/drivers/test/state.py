@@ -7,6 +7,7 @@ each ``test:///path.xml`` connection gets its own state read from the file.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Callable
 
@@ -29,9 +30,10 @@ class TestState:
         self.domains = DomainObjList(first_id=1)
         self.networks: NamedObjList[NetworkObj] = NamedObjList()
         self.pools: NamedObjList[PoolObj] = NamedObjList()
-        self.domain_events = EventBroker()
-        self.network_events = EventBroker()
-        self.pool_events = EventBroker()
+        callback_ids = itertools.count()      # one numbering for every family
+        self.domain_events = EventBroker(callback_ids)
+        self.network_events = EventBroker(callback_ids)
+        self.pool_events = EventBroker(callback_ids)
 
     # --- filling ------------------------------------------------------------------
     def add_domain(self, xml: str, runstate: DomainState = DomainState.RUNNING,
@@ -116,6 +118,13 @@ class SharedDefault:
                 self._state = self._factory()
             self._users += 1
             return self._state
+
+    def reset_for_tests(self) -> None:
+        """Test-only: forget the shared state, so the next open starts from libvirt's
+        defaults. Connections still open keep their (now private) state; their
+        close no longer counts here."""
+        with self._lock:
+            self._state, self._users = None, 0
 
     def release(self, state: TestState) -> None:
         with self._lock:

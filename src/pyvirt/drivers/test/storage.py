@@ -10,6 +10,7 @@ from pyvirt.drivers.test import netpoolxml
 from pyvirt.drivers.test.checks import check_flags, delivers_events as _events
 from pyvirt.drivers.test.state import TestState
 from pyvirt.errors import (
+    VIR_FROM_NONE,
     VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL,
     VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_STORAGE, VIR_FROM_TEST,
     error,
@@ -20,6 +21,11 @@ from pyvirt.objects.storage_obj import PoolObj, VolumeObj
 #: virStoragePoolState
 POOL_INACTIVE, POOL_RUNNING = 0, 2
 VOL_RESIZE_ALLOCATE, VOL_RESIZE_DELTA, VOL_RESIZE_SHRINK = 1, 2, 4
+
+
+#: virConnectListAllStoragePools' type filters, from bit 6 on (libvirt 9.0)
+_POOL_TYPE_BITS = ("dir", "fs", "netfs", "logical", "disk", "iscsi", "scsi", "mpath", "rbd",
+                   "sheepdog", "gluster", "zfs", "vstorage", "iscsi-direct")
 
 
 class TestStorage(StorageConnection):
@@ -106,7 +112,11 @@ class TestStorage(StorageConnection):
         return self.storage_pool_lookup_by_name(vol.pool)
 
     def connect_list_all_storage_pools(self, flags: int = 0) -> list[StoragePoolRef]:
-        return [self._ref(p) for p in self._pools.list(flags & 0x3F)]
+        check_flags(flags, (1 << (6 + len(_POOL_TYPE_BITS))) - 1,
+                    "testConnectListAllStoragePools")
+        types = {t for bit, t in enumerate(_POOL_TYPE_BITS) if flags & (1 << (6 + bit))}
+        return [self._ref(p) for p in self._pools.list(flags & 0x3F)
+                if not types or p.definition.node.get("type") in types]
 
     def connect_num_of_storage_pools(self) -> int:
         return len(self._pools.list(n.LIST_ACTIVE))
@@ -172,7 +182,7 @@ class TestStorage(StorageConnection):
             pool = self._pool(ref)
             if pool.active:
                 raise error(VIR_ERR_OPERATION_INVALID,
-                            f"storage pool '{pool.name}' is already active", domain=VIR_FROM_TEST)
+                            f"storage pool '{pool.name}' is active", domain=VIR_FROM_TEST)
             pool.active = True
             self._event(pool, n.POOL_EVENT_STARTED)
 
@@ -182,7 +192,7 @@ class TestStorage(StorageConnection):
             pool = self._pool(ref)
             if pool.active:
                 raise error(VIR_ERR_OPERATION_INVALID,
-                            f"storage pool '{pool.name}' is already active", domain=VIR_FROM_TEST)
+                            f"storage pool '{pool.name}' is active", domain=VIR_FROM_TEST)
 
     @_events
     def storage_pool_destroy(self, ref: StoragePoolRef) -> None:
@@ -216,7 +226,7 @@ class TestStorage(StorageConnection):
                 pool.allocation, pool.available]
 
     def storage_pool_get_xml_desc(self, ref: StoragePoolRef, flags: int = 0) -> str:
-        check_flags(flags, 1, "testStoragePoolGetXMLDesc")   # XML_INACTIVE
+        check_flags(flags, 0, "testStoragePoolGetXMLDesc")   # no XML_INACTIVE in 9.0
         pool = self._pool(ref)
         return netpoolxml.format_pool(pool.definition, pool.capacity, pool.allocation,
                                       pool.available)
@@ -228,7 +238,7 @@ class TestStorage(StorageConnection):
         with self._pools.lock:
             pool = self._pool(ref)
             if not pool.persistent:
-                raise error(VIR_ERR_INVALID_ARG, "cannot set autostart for transient pool",
+                raise error(VIR_ERR_INVALID_ARG, "pool has no config file",
                             domain=VIR_FROM_TEST)
             pool.autostart = bool(autostart)
 
@@ -245,7 +255,10 @@ class TestStorage(StorageConnection):
         return len(pool.volumes)
 
     def storage_pool_list_volumes(self, ref: StoragePoolRef, maxnames: int = -1) -> list[str]:
-        names = [v.name for v in self.storage_pool_list_all_volumes(ref, 0)]
+        with self._pools.lock:
+            pool = self._pool(ref)
+            self._require_active(pool)
+            names = sorted(pool.volumes)
         return names if maxnames < 0 else names[:maxnames]
 
     def storage_pool_list_all_volumes(self, ref: StoragePoolRef,
@@ -253,7 +266,9 @@ class TestStorage(StorageConnection):
         check_flags(flags, 0, "testStoragePoolListAllVolumes")
         with self._pools.lock:
             pool = self._pool(ref)
-            self._require_active(pool)
+            if not pool.active:     # libvirt's testStoragePoolListAllVolumes names no pool
+                raise error(VIR_ERR_OPERATION_INVALID, "storage pool is not active",
+                            domain=VIR_FROM_TEST)
             return [self._vref(pool, v) for v in sorted(pool.volumes.values(),
                                                         key=lambda v: v.name)]
 
@@ -342,4 +357,4 @@ class TestStorage(StorageConnection):
         if not self.state.pool_events.deregister(callback_id, self._owner):
             raise error(VIR_ERR_INVALID_ARG,
                         f"could not find event callback {callback_id} for deletion",
-                        domain=VIR_FROM_TEST)
+                        domain=VIR_FROM_NONE)
