@@ -23,10 +23,14 @@ def test_open_gives_a_connection_with_driver_answers(conn):
     assert conn.isAlive() == 1
 
 
-def test_open_unknown_scheme_is_no_connect():
+def test_open_unknown_scheme_falls_through_to_the_daemon_socket_like_libvirt():
+    # No local driver takes it, so (as in libvirt) the remote driver tries the
+    # default daemon socket, and nothing listens there in the tests.
     err = _err(lambda: pyvirt.open("nosuchdriver:///x"))
-    assert err.get_error_code() == pyvirt.VIR_ERR_NO_CONNECT
-    assert str(err) == "no connection driver available for nosuchdriver:///x"
+    assert err.get_error_code() == pyvirt.VIR_ERR_SYSTEM_ERROR
+    assert err.get_error_domain() == pyvirt.VIR_FROM_RPC
+    assert str(err) == ("Failed to connect socket to '/var/run/libvirt/libvirt-sock': "
+                        "No such file or directory")
 
 
 def test_open_bad_uri_is_libvirts_parse_error():

@@ -243,13 +243,23 @@ class virConnect(ConnectDomains, ConnectNetworks, ConnectStorage,  # noqa: N801
         return int(set_keep_alive(interval, count) or 0)
 
     def registerCloseCallback(self, cb: Callable[..., Any], opaque: Any) -> int:  # noqa: N802
-        """Remember ``cb(conn, reason, opaque)``; a local connection never drops."""
-        self._table("hypervisor", "virConnectRegisterCloseCallback", VIR_FROM_DOMAIN)
+        """Call ``cb(conn, reason, opaque)`` if the connection drops (a remote one can;
+        a local connection never does)."""
+        table = self._table("hypervisor", "virConnectRegisterCloseCallback", VIR_FROM_DOMAIN)
         self._close_cb = (cb, opaque)
+        if self._has("hypervisor", "connect_register_close_callback"):
+            table.connect_register_close_callback(self._connection_lost)
         return 0
 
     def unregisterCloseCallback(self) -> None:  # noqa: N802
         self._close_cb = None
+        if self._has("hypervisor", "connect_unregister_close_callback"):
+            self._drv.hypervisor.connect_unregister_close_callback()
+
+    def _connection_lost(self, reason: int) -> None:
+        entry = self._close_cb
+        if entry is not None:
+            entry[0](self, reason, entry[1])
 
     def newStream(self, flags=0) -> virStream:  # noqa: N802
         self._check_open("virStreamNew", VIR_FROM_STREAMS)
@@ -283,7 +293,7 @@ def _choose_uri(name: str | None) -> str:
 def _open(name: str | None, flags: int) -> virConnect:
     text = _choose_uri(name)
     parsed = _uri.parse(text)
-    load_drivers()
+    load_drivers(parsed)
     readonly = bool(flags & VIR_CONNECT_RO)
     return virConnect(open_connection(parsed, flags, readonly))
 

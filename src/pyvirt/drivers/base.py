@@ -224,6 +224,11 @@ def register_driver(driver: Driver) -> None:
         _REGISTRY.append(driver)
 
 
+def order_drivers(rank: Callable[[Driver], int]) -> None:
+    """Re-sort the probe order (stable) by ``rank``: lower probes first."""
+    _REGISTRY.sort(key=rank)
+
+
 def registered_drivers() -> list[Driver]:
     return list(_REGISTRY)
 

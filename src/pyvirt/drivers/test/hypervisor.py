@@ -43,6 +43,9 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
                      DomainExtrasMixin, DomainVcpusMixin):
     """The full hypervisor table of the test driver."""
 
+    #: every call works on memory only, so pyvirtd may run it on its event loop
+    calls_never_block = True
+
     # --- connection -------------------------------------------------------------------
     def connect_close(self) -> None:
         if self._closed:

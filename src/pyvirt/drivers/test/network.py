@@ -21,6 +21,9 @@ from pyvirt.objects.network_obj import NetworkObj
 
 
 class TestNetworks(NetworkConnection):
+    #: every call works on memory only, so pyvirtd may run it on its event loop
+    calls_never_block = True
+
     def __init__(self, state: TestState, owner: Any) -> None:
         self.state = state
         self._owner = owner            # the connection that registers callbacks

@@ -29,6 +29,9 @@ _POOL_TYPE_BITS = ("dir", "fs", "netfs", "logical", "disk", "iscsi", "scsi", "mp
 
 
 class TestStorage(StorageConnection):
+    #: every call works on memory only, so pyvirtd may run it on its event loop
+    calls_never_block = True
+
     def __init__(self, state: TestState, owner: Any) -> None:
         self.state = state
         self._owner = owner
