@@ -252,7 +252,7 @@ def test_scheduler_params_cross_as_typed_params(call):
     dom = call("DOMAIN_LOOKUP_BY_NAME", name="test")
     assert call("DOMAIN_GET_SCHEDULER_TYPE", dom=dom) == {"type": "fair", "nparams": 1}
     params = call("DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS", dom=dom, nparams=1, flags=0)
-    assert params == [{"field": "weight", "value": (schema.TYPED_PARAM_INT, 50)}]
+    assert params == [{"field": "weight", "value": (schema.TYPED_PARAM_UINT, 50)}]
     assert call("DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS", dom=dom, flags=0,
                 params=[{"field": "weight", "value": (schema.TYPED_PARAM_UINT, 70)}]) is None
     with pytest.raises(libvirtError) as err:        # the params reach the driver as a dict

@@ -13,4 +13,5 @@ group("volume", "Storage Volume")
 group("virsh", "Virsh itself")
 
 from pyvirt.cli import (  # noqa: E402,F401 - imported for their registrations
-    builtin, console, domain, edit, event, host, monitor, network, pool, snapshot, volume)
+    builtin, console, devstats, domain, edit, event, host, monitor, network, pool, snapshot,
+    tuning, volume)

@@ -24,6 +24,7 @@ from pyvirt.daemon.client import ClientConnection
 from pyvirt.daemon.config import DaemonConfig
 from pyvirt.remote.access import AccessRules, Identity, parse_rules
 from pyvirt.remote.dispatch import Dispatcher
+from pyvirt.security.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Daemon:
         self.config = config
         self.listen = listen
         self.timeout = timeout
-        self.dispatcher = dispatcher or Dispatcher()
+        self.dispatcher = dispatcher or Dispatcher(audit=open_audit_log(config))
         self.workers = ThreadPoolExecutor(max(config.max_workers, 1), "pyvirtd-worker")
         self.prio_workers = ThreadPoolExecutor(max(config.prio_workers, 1), "pyvirtd-prio")
         self.listeners: list[Listener] = []
@@ -201,6 +202,17 @@ class Daemon:
             return False
         writer.write(tls.TLS_CONFIRMATION)
         return True
+
+
+def open_audit_log(config: DaemonConfig) -> AuditLog | None:
+    """The audit log ``config`` asks for (``audit_log``, ``audit_logging``); its
+    directory is made if missing. None when auditing is off."""
+    path = config.audit_path()
+    if path is None:
+        return None
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    log.info("audit log: %s", path)
+    return AuditLog(path)
 
 
 def load_access_rules(path: str) -> AccessRules | None:

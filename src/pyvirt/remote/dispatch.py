@@ -33,6 +33,7 @@ from pyvirt.remote.session import DEREGISTER, Session
 from pyvirt.remote.shapes import (MEMORY_STAT_TAGS, encode_error, pack_cpumaps, params_dict,
                                   typed_params)
 from pyvirt.rpc.xdr import XdrError
+from pyvirt.security.audit import AuditLog, identity_of, object_of
 
 __all__ = ["Dispatcher", "Session", "encode_error", "typed_params"]
 
@@ -138,15 +139,20 @@ class Dispatcher:
     """Runs calls of the remote program against a session's driver tables."""
 
     def __init__(self, table: ProtocolTable = TABLE,
-                 opener: Callable[..., DriverConnection] = open_in_daemon):
+                 opener: Callable[..., DriverConnection] = open_in_daemon,
+                 audit: AuditLog | None = None):
         self.table = table
         self._open = opener
+        #: where mutating calls are recorded (None: not recorded)
+        self.audit = audit
         self._handlers: dict[int, Callable[[Session, Procedure, dict[str, Any]], Any]] = {
             1: self._connect_open, 2: self._connect_close, 60: self._supports_feature,
             66: self._auth_list, 149: self._is_secure, 360: self._close_callback,
             361: self._close_callback, 159: self._memory_stats, 262: self._cpu_stats,
             344: self._all_domain_stats, 20: self._vcpus, 230: self._vcpu_pin_info,
-            194: self._block_info, 263: self._disk_errors, 349: self._fsinfo,
+            198: self._typed_params_get, 206: self._typed_params_get,
+            278: self._security_label_list, 194: self._block_info, 263: self._disk_errors,
+            349: self._fsinfo,
             353: self._interface_addresses, 243: self._block_stats_flags, 293: self._cpu_map,
             358: self._rename,
             316: self._register("domain", "dom"), 313: self._register("network", "net"),
@@ -164,7 +170,31 @@ class Dispatcher:
         proc = self.table.procedures.get(number)
         if proc is None:
             raise error(VIR_ERR_RPC, f"unknown procedure: {number}", domain=VIR_FROM_RPC)
-        args = self.decode_args(proc, body)
+        if self.audit is None or not proc.mutating:
+            return self._run(session, proc, self.decode_args(proc, body), stream)
+        args: dict[str, Any] = {}
+        try:
+            args = self.decode_args(proc, body)
+            ret = self._run(session, proc, args, stream)
+        except Exception as err:
+            self._audit(session, proc, args, err)
+            raise
+        self._audit(session, proc, args, None)
+        return ret
+
+    def _audit(self, session: Session, proc: Procedure, args: dict[str, Any],
+               err: BaseException | None) -> None:
+        """Record a finished mutating call; a failing audit log is logged, never fatal."""
+        try:
+            self.audit.log_call(proc.name, identity_of(session.identity), object_of(args),
+                                err, mutating=proc.mutating)
+        except OSError as failure:
+            log.error("cannot write the audit log %s: %s", self.audit.path, failure)
+
+    def _run(self, session: Session, proc: Procedure, args: dict[str, Any],
+             stream: Any) -> bytes:
+        """The call itself: session checks, access rules, entry point, reply."""
+        number = proc.number
         if session.conn is None and number not in _BEFORE_OPEN:
             raise _not_open()
         if session.readonly:
@@ -417,6 +447,23 @@ class Dispatcher:
             return {"params": [], "nparams": len(stats)}
         params = typed_params(dict(list(stats.items())[:args["nparams"]]))
         return {"params": params, "nparams": len(params)}
+
+    def _typed_params_get(self, session: Session, proc: Procedure,
+                          args: dict[str, Any]) -> dict:
+        """GET_MEMORY/BLKIO_PARAMETERS: ``nparams == 0`` asks for the count only."""
+        func, _ = self.entry_point(session, proc)
+        values = func(args["dom"], args["flags"])
+        if args["nparams"] == 0:
+            return {"params": [], "nparams": len(values)}
+        params = typed_params(dict(list(values.items())[:args["nparams"]]))
+        return {"params": params, "nparams": len(params)}
+
+    def _security_label_list(self, session: Session, proc: Procedure,
+                             args: dict[str, Any]) -> dict:
+        func, _ = self.entry_point(session, proc)
+        labels = [{"label": label, "enforcing": int(enforcing)}
+                  for label, enforcing in func(args["dom"])]
+        return {"labels": labels, "ret": len(labels)}
 
     def _cpu_map(self, session: Session, proc: Procedure, args: dict[str, Any]) -> dict:
         func, _ = self.entry_point(session, proc)

@@ -104,6 +104,8 @@ p(65, "DOMAIN_INTERFACE_STATS", "dom:dom path:string",
   "tx_bytes:hyper tx_packets:hyper tx_errs:hyper tx_drop:hyper", "domain:read", high=True)
 p(121, "DOMAIN_GET_SECURITY_LABEL", "dom:dom",
   "label:chars<SECURITY_LABEL_MAX> enforcing:int", "domain:read", high=True)
+p(278, "DOMAIN_GET_SECURITY_LABEL_LIST", "dom:dom",
+  "labels:seclabel<SECURITY_LABEL_LIST_MAX> ret:int", "domain:read")
 p(150, "DOMAIN_IS_ACTIVE", "dom:dom", "active:int", "domain:read", high=True)
 p(151, "DOMAIN_IS_PERSISTENT", "dom:dom", "persistent:int", "domain:read", high=True)
 p(159, "DOMAIN_MEMORY_STATS", "dom:dom maxStats:uint flags:uint",
@@ -151,6 +153,14 @@ p(57, "DOMAIN_GET_SCHEDULER_PARAMETERS", "dom:dom nparams:int",
 # read-only connections: declared as write so the read-only socket denies it too.
 p(58, "DOMAIN_SET_SCHEDULER_PARAMETERS", "dom:dom params:param<SCHEDULER_PARAMETERS_MAX>",
   None, "domain:write")
+p(197, "DOMAIN_SET_MEMORY_PARAMETERS",
+  "dom:dom params:param<DOMAIN_MEMORY_PARAMETERS_MAX> flags:uint", None, "domain:write")
+p(198, "DOMAIN_GET_MEMORY_PARAMETERS", "dom:dom nparams:int flags:uint",
+  "params:param<DOMAIN_MEMORY_PARAMETERS_MAX> nparams:int", "domain:read")
+p(205, "DOMAIN_SET_BLKIO_PARAMETERS",
+  "dom:dom params:param<DOMAIN_BLKIO_PARAMETERS_MAX> flags:uint", None, "domain:write")
+p(206, "DOMAIN_GET_BLKIO_PARAMETERS", "dom:dom nparams:int flags:uint",
+  "params:param<DOMAIN_BLKIO_PARAMETERS_MAX> nparams:int", "domain:read")
 p(194, "DOMAIN_GET_BLOCK_INFO", "dom:dom path:string flags:uint",
   "allocation:uhyper capacity:uhyper physical:uhyper", "domain:read")
 p(210, "DOMAIN_INJECT_NMI", "dom:dom flags:uint", None, "domain:inject_nmi")

@@ -47,6 +47,9 @@ LIMITS: dict[str, int] = {
     "CPUMAPS_MAX": 16384,
     "VCPUINFO_MAX": 16384,
     "SCHEDULER_PARAMETERS_MAX": 16,
+    "DOMAIN_MEMORY_PARAMETERS_MAX": 16,
+    "DOMAIN_BLKIO_PARAMETERS_MAX": 16,
+    "SECURITY_LABEL_LIST_MAX": 64,
     "BLOCK_STATS_PARAMETERS_MAX": 16,
     "DISK_ERRORS_MAX": 256,
     "FSINFO_MAX": 256,
@@ -121,6 +124,9 @@ network_dhcp_lease = xdr.Struct("remote_network_dhcp_lease", [
     ("mac", remote_string), ("iaid", remote_string), ("ipaddr", nonnull_string),
     ("prefix", xdr.UInt), ("hostname", remote_string), ("clientid", remote_string)])
 
+security_label = xdr.Struct("remote_domain_get_security_label_ret", [
+    ("label", xdr.VarCharString(LIMITS["SECURITY_LABEL_MAX"])), ("enforcing", xdr.Int)])
+
 graphics_address = xdr.Struct("remote_domain_event_graphics_address", [
     ("family", xdr.Int), ("node", nonnull_string), ("service", nonnull_string)])
 graphics_identity = xdr.Struct("remote_domain_event_graphics_identity", [
@@ -134,7 +140,7 @@ TYPES: dict[str, xdr.XdrType] = {
     "vol": nonnull_storage_vol, "snap": nonnull_domain_snapshot, "param": typed_param,
     "memstat": domain_memory_stat, "statsrecord": domain_stats_record,
     "vcpuinfo": vcpu_info, "diskerror": domain_disk_error, "fsinfo": domain_fsinfo,
-    "iface": domain_interface, "lease": network_dhcp_lease,
+    "iface": domain_interface, "lease": network_dhcp_lease, "seclabel": security_label,
     "gaddr": graphics_address, "gident": graphics_identity,
 }
 

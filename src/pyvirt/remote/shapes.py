@@ -27,12 +27,31 @@ def encode_error(err: BaseException) -> bytes:
         "net": None})
 
 
+_U, _LL, _ULL, _I = (schema.TYPED_PARAM_UINT, schema.TYPED_PARAM_LLONG,
+                     schema.TYPED_PARAM_ULLONG, schema.TYPED_PARAM_INT)
+
+#: Tuning fields whose virTypedParameterType libvirt fixes (memory, blkio and
+#: scheduler parameters); other integers get the narrowest type that holds them.
+FIELD_TYPES = {
+    "hard_limit": _ULL, "soft_limit": _ULL, "swap_hard_limit": _ULL, "min_guarantee": _ULL,
+    "weight": _U, "cap": _U, "cpu_shares": _ULL, "global_period": _ULL, "global_quota": _LL,
+    "vcpu_period": _ULL, "vcpu_quota": _LL, "emulator_period": _ULL, "emulator_quota": _LL,
+    "iothread_period": _ULL, "iothread_quota": _LL, "reservation": _LL, "limit": _LL,
+    "shares": _I,
+}
+_RANGES = {_I: (-2**31, 2**31), _U: (0, 2**32), _LL: (-2**63, 2**63), _ULL: (0, 2**64)}
+
+
 def typed_params(values: dict[str, Any]) -> list[dict[str, Any]]:
     """A dict (or (type, value) pairs) as ``remote_typed_param`` values."""
     params = []
     for name, value in values.items():
+        known = FIELD_TYPES.get(name)
         if isinstance(value, tuple):
             kind, value = value
+        elif known is not None and isinstance(value, int) and not isinstance(value, bool) \
+                and _RANGES[known][0] <= value < _RANGES[known][1]:
+            kind = known
         elif isinstance(value, bool):
             kind, value = schema.TYPED_PARAM_BOOLEAN, int(value)
         elif isinstance(value, float):

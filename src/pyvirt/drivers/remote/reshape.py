@@ -108,8 +108,45 @@ class ReshapedEntries:
     def domain_rename(self, dom: DomainRef, new_name: str, flags: int = 0) -> None:
         self._rpc.call("DOMAIN_RENAME", dom=dom, new_name=new_name, flags=flags)
 
+    def _scheduler_count(self, dom: DomainRef) -> int:
+        """libvirt-python sizes scheduler queries by the scheduler type's nparams."""
+        return self._rpc.call("DOMAIN_GET_SCHEDULER_TYPE", dom=dom)["nparams"]
+
+    def domain_get_scheduler_parameters(self, dom: DomainRef, nparams: int | None = None
+                                        ) -> dict[str, Any]:
+        count = self._scheduler_count(dom)
+        return params_dict(self._rpc.call("DOMAIN_GET_SCHEDULER_PARAMETERS", dom=dom,
+                                          nparams=count)) if count > 0 else {}
+
+    def domain_get_scheduler_parameters_flags(self, dom: DomainRef, nparams: int | None = None,
+                                              flags: int = 0) -> dict[str, Any]:
+        count = self._scheduler_count(dom)
+        if count <= 0:
+            return {}
+        return params_dict(self._rpc.call("DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS", dom=dom,
+                                          nparams=count, flags=flags))
+
     def domain_set_scheduler_parameters(self, dom: DomainRef, params: dict) -> None:
         self._rpc.call("DOMAIN_SET_SCHEDULER_PARAMETERS", dom=dom, params=typed_params(params))
+
+    def _counted_params(self, procedure: str, dom: DomainRef, flags: int) -> dict[str, Any]:
+        """libvirt's client: ask for the count (nparams 0), then for that many."""
+        wire_flags = flags | TYPED_PARAM_STRING_OKAY
+        count = self._rpc.call(procedure, dom=dom, nparams=0, flags=wire_flags)["nparams"]
+        if count <= 0:
+            return {}
+        ret = self._rpc.call(procedure, dom=dom, nparams=count, flags=wire_flags)
+        return params_dict(ret["params"])
+
+    def domain_get_memory_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
+        return self._counted_params("DOMAIN_GET_MEMORY_PARAMETERS", dom, flags)
+
+    def domain_get_blkio_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
+        return self._counted_params("DOMAIN_GET_BLKIO_PARAMETERS", dom, flags)
+
+    def domain_get_security_label_list(self, dom: DomainRef) -> list[list[Any]]:
+        ret = self._rpc.call("DOMAIN_GET_SECURITY_LABEL_LIST", dom=dom)
+        return [[label["label"], label["enforcing"]] for label in ret["labels"]]
 
     def domain_create(self, dom: DomainRef) -> DomainRef:
         """libvirt's client: DOMAIN_CREATE, then DOMAIN_LOOKUP_BY_UUID for the new id."""
