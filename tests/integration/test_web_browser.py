@@ -339,6 +339,11 @@ NOVNC = REPO / "src/pyvirt/web/static/vendor/novnc/core/rfb.js"
 def test_qemu_vnc_display_in_novnc(browser, tmp_path):
     """The VNC display of a real QEMU guest, bridged by the server, drawn by noVNC."""
     uri = f"qemu:///embed?root={tmp_path}"
+    # QEMU runs as the unprivileged guest user and binds the VNC socket itself: a
+    # socket path chosen in the XML must lie in a directory that user may write to
+    # (pytest's own tmp dirs are root's, 0700).
+    sockdir = Path(tempfile.mkdtemp(prefix="pyvirt-vnc-"))
+    sockdir.chmod(0o777)
     conn = pyvirt.open(uri)
     try:
         conn.defineXML(f"""<domain type='qemu'><name>vnc-guest</name>
@@ -346,7 +351,7 @@ def test_qemu_vnc_display_in_novnc(browser, tmp_path):
             <os><type arch='x86_64' machine='pc'>hvm</type>
               <kernel>{GUEST / 'vmlinuz'}</kernel><initrd>{GUEST / 'initrd.gz'}</initrd>
               <cmdline>quiet</cmdline></os>
-            <devices><graphics type='vnc' socket='{tmp_path / "vnc.sock"}'/>
+            <devices><graphics type='vnc' socket='{sockdir / "vnc.sock"}'/>
               <video><model type='vga'/></video></devices></domain>""").create()
         with serving([uri]) as base:
             log_in(browser, base, "alice")
@@ -365,3 +370,4 @@ def test_qemu_vnc_display_in_novnc(browser, tmp_path):
         for dom in conn.listAllDomains(pyvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             dom.destroy()
         conn.close()
+        shutil.rmtree(sockdir, ignore_errors=True)
