@@ -124,7 +124,7 @@ def cmd_dominfo(ctl: Ctl, inv: Invocation) -> bool:
     try:
         rows.append(("Managed save:", "yes" if dom.hasManagedSaveImage() else "no"))
     except lv.libvirtError:
-        pass
+        rows.append(("Managed save:", "unknown"))   # as virsh when the driver can't tell
     try:
         model, doi = ctl.conn.getSecurityModel()
     except lv.libvirtError:

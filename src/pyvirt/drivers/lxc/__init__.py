@@ -6,7 +6,7 @@ One module per concern:
 - ``definition``  container XML rules, libvirt's LXC defaults, capabilities (no I/O)
 - ``spec``        ContainerSpec: what the controller needs, from a definition (no I/O)
 - ``container``   the controller process: namespaces, mounts, /dev, pivot_root, init,
-                  console pty relay (run as ``python -m pyvirt.drivers.lxc.container``)
+                  console pty relay (its own process, started without the rest of pyvirt)
 - ``syscalls``    unshare/mount/pivot_root/... through libc
 - ``launcher``    the driver's side: spawn, handshake, id maps, kill, cleanup
 - ``cgroup``      v1 and v2: limits, freezer, stats

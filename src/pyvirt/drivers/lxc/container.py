@@ -1,7 +1,9 @@
 """The container controller: a small process that builds a container and runs its init.
 
-Run as ``python -m pyvirt.drivers.lxc.container SPEC_JSON_FILE SYNC_FD`` by
-:mod:`~pyvirt.drivers.lxc.launcher`, in a session of its own. It talks to the
+Run by :mod:`~pyvirt.drivers.lxc.launcher` through its lean bootstrap
+(``launcher.controller_argv``: this module without the rest of the library; it
+imports only ``syscalls`` and ``spec``), or as ``python -m
+pyvirt.drivers.lxc.container SPEC_JSON_FILE SYNC_FD``, in a session of its own. It talks to the
 driver over ``SYNC_FD`` (a socketpair) in single-line messages::
 
     controller                                   driver

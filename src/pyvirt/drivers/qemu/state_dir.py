@@ -118,7 +118,16 @@ def dirs_for_root(root: str | os.PathLike[str]) -> StateDirs:
                      log=base / "log" / "qemu")
 
 
+#: test hook: when set, ``qemu:///system`` keeps its state, and its network and storage
+#: peers theirs, under this directory (the embed layout), so a test daemon serving
+#: ``qemu+unix:///system`` never touches /etc, /run or /var
+SYSTEM_ROOT_ENV = "PYVIRT_QEMU_TEST_SYSTEM_ROOT"
+
+
 def dirs_for_system() -> StateDirs:
+    override = os.environ.get(SYSTEM_ROOT_ENV)
+    if override:
+        return dirs_for_root(os.path.normpath(override))
     return StateDirs(config=Path("/etc/pyvirt/qemu"), run=Path("/run/pyvirt/qemu"),
                      lib=Path("/var/lib/pyvirt/qemu"), cache=Path("/var/cache/pyvirt/qemu"),
                      log=Path("/var/log/pyvirt/qemu"))
@@ -167,6 +176,9 @@ def peer_dirs_for_uri(path: str, root: str | None, kind: str,
     ``~/.config/pyvirt/KIND`` + ``$XDG_RUNTIME_DIR/pyvirt/KIND`` for ``/session``."""
     if path == "/embed" and root:
         base = Path(os.path.normpath(root))
+        return base / "etc" / kind, base / "run" / kind
+    if path in ("", "/system") and os.environ.get(SYSTEM_ROOT_ENV):
+        base = Path(os.path.normpath(os.environ[SYSTEM_ROOT_ENV]))
         return base / "etc" / kind, base / "run" / kind
     if path == "/session":
         env = dict(os.environ) if env is None else env
