@@ -255,6 +255,19 @@ XML2ARGV = ROOT / "tests" / "data" / "qemu" / "xml2argv"
 NEEDS_HOST_SETUP = {"kvm": "needs a usable KVM"}
 
 
+def _free_vnc_port() -> int:
+    """A VNC port (5900 + display) free on 127.0.0.1 right now."""
+    import socket
+    for port in range(5910, 6000):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free VNC port on 127.0.0.1")
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in XML2ARGV.glob("*.xml")))
 def test_golden_command_lines_start_in_the_real_qemu(name, guest, tmp_path):
     import re
@@ -286,6 +299,9 @@ def test_golden_command_lines_start_in_the_real_qemu(name, guest, tmp_path):
         xml = re.sub(r"<source (network|bridge)='[^']*'/>", "", xml)
     xml = xml.replace("type='block'", "type='file'").replace("<source dev=", "<source file=")
     xml = re.sub(r"((?:file|path)='|<kernel>|<initrd>)(/[^'<]+)", local, xml)
+    # a fixed VNC port may be taken on a busy host, and a test listens on loopback only
+    xml = re.sub(r"port='59\d\d'", f"port='{_free_vnc_port()}'", xml)
+    xml = xml.replace("listen='0.0.0.0'", "listen='127.0.0.1'")
     dom = DomainDef.from_xml(xml)
     proc = QemuProcess(name, lambda paths: build_argv(dom, QemuCaps(binary=QEMU), paths),
                        str(tmp_path / "run"), monitor_timeout=10)
