@@ -20,7 +20,6 @@ import select
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -334,6 +333,7 @@ class EventDispatchQueue:
             try:
                 delivery()
             except Exception:  # an application callback failed: report, keep going
+                import traceback  # only when a callback fails
                 traceback.print_exc(file=sys.stderr)
 
     def close(self) -> None:

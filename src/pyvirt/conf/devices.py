@@ -14,7 +14,6 @@ libvirt finds the device a detach names.
 from __future__ import annotations
 
 import copy
-import random
 import re
 from typing import Any, ClassVar
 
@@ -128,7 +127,9 @@ def parse_mac(text: str) -> str:
 
 def generate_mac(rng: random.Random | None = None, prefix: str = "52:54:00") -> str:
     """A MAC in QEMU's locally administered range, as libvirt generates them."""
-    rng = rng or random.SystemRandom()
+    if rng is None:
+        import random  # loaded on the first generated MAC
+        rng = random.SystemRandom()
     return prefix + "".join(f":{rng.randrange(256):02x}" for _ in range(3))
 
 

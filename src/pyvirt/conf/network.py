@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterator
@@ -651,6 +650,7 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         pass
     if ":" in text or not text:
         return None
+    import socket  # only for libvirt's short IPv4 forms ("1.2.3")
     try:
         return ipaddress.IPv4Address(socket.inet_aton(text))
     except OSError:

@@ -40,6 +40,9 @@ MAX_XML_BYTES = 4 * 1024 * 1024
 T = TypeVar("T", bound="XMLBuilder")
 
 
+_DTD_OR_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)")
+
+
 def _new_parser() -> etree.XMLParser:
     # A parser per document: lxml parsers keep an error log and are not thread-safe.
     return etree.XMLParser(
@@ -77,7 +80,7 @@ def parse_xml(text: str | bytes | None, what: str = "(xml)", *,
         raise error(VIR_ERR_XML_ERROR,
                     f"{what}: document of {len(raw)} bytes exceeds the limit of {MAX_XML_BYTES}",
                     domain=domain)
-    if re.search(rb"<!(DOCTYPE|ENTITY)", raw):
+    if _DTD_OR_ENTITY.search(raw):
         raise error(VIR_ERR_XML_DETAIL, f"{what}: DTDs and entities are not allowed",
                     domain=domain)
     if not raw:
@@ -266,15 +269,17 @@ class XMLChildProperty:
     @property
     def cls(self) -> type["XMLBuilder"]:
         c = self._cls
-        return c if isinstance(c, type) else c()
+        if not isinstance(c, type):  # a forward reference: resolve it once
+            c = self._cls = c()
+        return c
 
     def __get__(self, obj: "XMLBuilder | None", owner: type | None = None) -> Any:
         if obj is None:
             return self
         parent = obj.find_path(self.parents)
         cls = self.cls
-        kids = [] if parent is None else [cls(node=n) for n in parent
-                                         if isinstance(n.tag, str) and n.tag == cls._root_name]
+        name = cls._root_name
+        kids = [] if parent is None else [cls(node=n) for n in parent if n.tag == name]
         if self.is_single:
             return kids[0] if kids else None
         return kids
@@ -334,21 +339,25 @@ class XMLBuilder:
     # --- declared fields (for the meta-test and for unknown-XML reports) ----
     @classmethod
     def declared_properties(cls) -> dict[str, XMLProperty]:
-        found: dict[str, XMLProperty] = {}
-        for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
-                if isinstance(value, XMLProperty):
-                    found[name] = value
-        return found
+        return dict(cls._declared("_properties_cache", XMLProperty))
 
     @classmethod
     def declared_children(cls) -> dict[str, XMLChildProperty]:
-        found: dict[str, XMLChildProperty] = {}
-        for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
-                if isinstance(value, XMLChildProperty):
-                    found[name] = value
-        return found
+        return dict(cls._declared("_children_cache", XMLChildProperty))
+
+    @classmethod
+    def _declared(cls, cache_name: str, kind: type) -> dict[str, Any]:
+        """Every attribute of ``kind`` over the class hierarchy (subclass wins),
+        computed once per class: the declarations are fixed when the class is made."""
+        cached = cls.__dict__.get(cache_name)
+        if cached is None:
+            cached = {}
+            for klass in reversed(cls.__mro__):
+                for name, value in vars(klass).items():
+                    if isinstance(value, kind):
+                        cached[name] = value
+            setattr(cls, cache_name, cached)
+        return cached
 
     @classmethod
     def _coverage(cls) -> tuple[set[tuple[str, ...]], set[tuple[tuple[str, ...], str]],
@@ -458,17 +467,55 @@ class XMLBuilder:
         stays right after the declared sibling it followed, an undeclared attribute
         goes after the declared ones."""
         _sort_by_order(self.node, self._child_order)
-        for path, nested in getattr(self, "_nested_order", {}).items():
-            for node in self.find_all(path.split("/")):
+        nested_plan, attr_plan = self._order_plan()
+        for elements, nested in nested_plan:
+            for node in self.find_all(elements):
                 _sort_by_order(node, nested)
-        for path, order in self._attr_order.items():
-            for node in (self.find_all(path.split("/")) if path else [self.node]):
+        for elements, order in attr_plan:
+            for node in (self.find_all(elements) if elements else [self.node]):
                 reorder_attributes(node, order)
-        for child in self.declared_children().values():
-            value = child.__get__(self, type(self))
-            for model in ([value] if child.is_single else value):
-                if model is not None:
-                    model.sort_children()
+        for parents, by_tag in self._child_plan().items():
+            parent = self.find_path(parents)
+            if parent is None:
+                continue
+            seen: set[str] = set()
+            for node in parent:
+                models = by_tag.get(node.tag)
+                if models is None:
+                    continue
+                first = node.tag not in seen
+                seen.add(node.tag)
+                for cls, is_single in models:
+                    if first or not is_single:
+                        cls(node=node).sort_children()
+
+    def _order_plan(self) -> tuple[list[tuple[list[str], tuple[str, ...]]],
+                                   list[tuple[list[str], tuple[str, ...]]]]:
+        """``_nested_order`` and ``_attr_order`` with their paths split, computed
+        once for the dicts this model holds."""
+        nested = getattr(self, "_nested_order", {})
+        attrs = self._attr_order
+        cached = type(self).__dict__.get("_order_plan_cache")
+        if cached is not None and cached[0] is nested and cached[1] is attrs:
+            return cached[2]
+        plan = ([(path.split("/"), order) for path, order in nested.items()],
+                [(path.split("/") if path else [], order) for path, order in attrs.items()])
+        setattr(type(self), "_order_plan_cache", (nested, attrs, plan))
+        return plan
+
+    @classmethod
+    def _child_plan(cls) -> dict[tuple[str, ...], dict[str, list[tuple[type["XMLBuilder"], bool]]]]:
+        """The declared child models grouped by parent path, then by element tag,
+        so one pass over each parent's children finds every child model."""
+        plan = cls.__dict__.get("_child_plan_cache")
+        if plan is None:
+            plan = {}
+            for child in cls._declared("_children_cache", XMLChildProperty).values():
+                kind = child.cls
+                by_tag = plan.setdefault(tuple(child.parents), {})
+                by_tag.setdefault(kind._root_name, []).append((kind, child.is_single))
+            setattr(cls, "_child_plan_cache", plan)
+        return plan
 
     # --- children ---------------------------------------------------------
     def add_child(self, child: "XMLBuilder", relative_xpath: str = ".") -> "XMLBuilder":
@@ -552,6 +599,8 @@ def _attr_key(node: etree._Element, name: str) -> str:
 
 
 def _first_child(node: etree._Element, tag: str) -> etree._Element | None:
+    if tag and "*" not in tag:  # lxml matches the exact name in C ('*' is its wildcard)
+        return next(node.iterchildren(tag), None)
     for child in node:
         if child.tag == tag:
             return child
@@ -570,14 +619,29 @@ def _order_for(model: XMLBuilder, parent: etree._Element) -> tuple[str, ...]:
     return nested.get("/".join(reversed(path)), ())
 
 
+_RANKS: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def _ranks(order: tuple[str, ...]) -> dict[str, int]:
+    """Each name's first position in ``order`` (computed once per order)."""
+    ranks = _RANKS.get(order)
+    if ranks is None:
+        ranks = {}
+        for position, name in enumerate(order):
+            ranks.setdefault(name, position)
+        _RANKS[order] = ranks
+    return ranks
+
+
 def _insert_ordered(parent: etree._Element, child: etree._Element,
                     order: tuple[str, ...]) -> None:
     """Insert ``child`` before the first sibling that libvirt prints after it."""
-    if child.tag in order:
-        rank = order.index(child.tag)
+    ranks = _ranks(tuple(order))
+    rank = ranks.get(child.tag)
+    if rank is not None:
         for index, sibling in enumerate(parent):
-            tag = sibling.tag if isinstance(sibling.tag, str) else None
-            if tag in order and order.index(tag) > rank:
+            other = ranks.get(sibling.tag) if isinstance(sibling.tag, str) else None
+            if other is not None and other > rank:
                 parent.insert(index, child)
                 return
     parent.append(child)
@@ -587,18 +651,24 @@ def _sort_by_order(parent: etree._Element, order: Iterable[str]) -> None:
     order = tuple(order)
     if not order or len(parent) < 2:
         return
-    ranks: list[tuple[int, int, etree._Element]] = []
+    ranks = _ranks(order)
+    placed: list[tuple[int, int, etree._Element]] = []
     current = -1
+    in_order = True
     for index, child in enumerate(parent):
-        tag = child.tag if isinstance(child.tag, str) else None
-        if tag in order:
-            current = order.index(tag)
-        ranks.append((current, index, child))
-    ranks.sort(key=lambda item: (item[0], item[1]))
+        rank = ranks.get(child.tag) if isinstance(child.tag, str) else None
+        if rank is not None:
+            if rank < current:
+                in_order = False
+            current = rank
+        placed.append((current, index, child))
+    if in_order:  # already libvirt's order: nothing moves
+        return
+    placed.sort(key=lambda item: (item[0], item[1]))
     tail = parent.text
-    for _r, _i, child in ranks:
+    for _r, _i, child in placed:
         parent.remove(child)
-    for _r, _i, child in ranks:
+    for _r, _i, child in placed:
         parent.append(child)
     parent.text = tail
 
@@ -607,8 +677,11 @@ def reorder_attributes(node: etree._Element, order: tuple[str, ...]) -> None:
     """Put the named attributes first, in this order (libvirt prints a fixed order);
     the others keep their relative order after them."""
     items = list(node.attrib.items())
-    ranked = sorted(items, key=lambda kv: (order.index(kv[0]) if kv[0] in order
-                                           else len(order)))
+    if len(items) < 2:
+        return
+    ranks = _ranks(tuple(order))
+    last = len(order)
+    ranked = sorted(items, key=lambda kv: ranks.get(kv[0], last))
     if ranked == items:
         return
     node.attrib.clear()
@@ -649,9 +722,61 @@ def format_element(node: etree._Element, indent: int = 0, *,
     libxml2 dumps them (libvirt's <metadata>: double quotes, verbatim);
     ``ns_last`` prints namespace declarations after the attributes (libvirt's
     ``<domain type='kvm' xmlns:qemu=...>``)."""
+    expand, opaque = frozenset(expand_empty), frozenset(opaque)
+    if indent == 0:
+        text = _format_by_libxml2(node, expand, opaque)
+        if text is not None:
+            return text
     out: list[str] = []
-    _format_into(node, indent, out, {}, frozenset(expand_empty), frozenset(opaque), ns_last)
+    _format_into(node, indent, out, {}, expand, opaque, ns_last)
     return "".join(out)
+
+
+# What libxml2's own pretty printer lays out differently from libvirt: text beside
+# child elements (mixed, blank or empty text: libxml2 keeps it and stops indenting),
+# found by one XPath; then in its pretty text: namespaces, xml: attributes,
+# comments, PIs, character references (newlines, tabs, CR in values), apostrophes,
+# an empty-text pair (<a></a>), a double quote in text.
+_TEXT_BESIDE_ELEMENTS = etree.XPath("boolean(descendant-or-self::*[*]/text())")
+_PRETTY_MARKERS = ("><", "xmlns", "xml:", "<!", "<?", "&#", "'")
+_QUOTE_IN_TEXT = re.compile(r'>[^<]*"')
+
+
+def _format_by_libxml2(node: etree._Element, expand: frozenset[str],
+                       opaque: frozenset[str]) -> str | None:
+    """libvirt's text from libxml2's pretty printer, for the common documents where
+    the two agree once attribute quotes are swapped (2-space indent, the same
+    escapes); None when the document holds anything they would print differently."""
+    if not isinstance(node.tag, str) or _TEXT_BESIDE_ELEMENTS(node):
+        return None
+    text = etree.tostring(node, encoding="unicode", with_tail=False, pretty_print=True)
+    for marker in _PRETTY_MARKERS:
+        if marker in text:
+            return None
+    for tag in opaque:
+        if "<" + tag in text:
+            return None
+    if _QUOTE_IN_TEXT.search(text):
+        return None
+    text = text.replace('"', "'")
+    for tag in expand:
+        if f"<{tag}/>" in text or f"<{tag} " in text:
+            text = _expand_empty_tag(text, tag)
+    return text
+
+
+_EXPAND_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _expand_empty_tag(text: str, tag: str) -> str:
+    """``<tag .../>`` → ``<tag ...>`` + ``</tag>`` on its own line, as libvirt prints
+    elements it always opens."""
+    pattern = _EXPAND_PATTERNS.get(tag)
+    if pattern is None:
+        pattern = _EXPAND_PATTERNS[tag] = re.compile(
+            rf"^( *)<{re.escape(tag)}((?: [^>]*)?)/>$", re.MULTILINE)
+    return pattern.sub(lambda m: f"{m.group(1)}<{tag}{m.group(2)}>\n{m.group(1)}</{tag}>",
+                       text)
 
 
 def _format_into(node: etree._Element, indent: int, out: list[str],

@@ -9,12 +9,10 @@ they were queued.
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-log = logging.getLogger(__name__)
 
 Sink = Callable[..., None]
 
@@ -80,4 +78,6 @@ class EventBroker:
                     try:
                         sub.sink(event_id, ref, *payload)
                     except Exception:  # a broken callback must not break the driver
-                        log.exception("event callback %d failed", sub.callback_id)
+                        import logging  # loaded when a callback first fails
+                        logging.getLogger(__name__).exception(
+                            "event callback %d failed", sub.callback_id)

@@ -163,6 +163,24 @@ def format_domain(ddef: Any, dom_id: int = -1, *, secure: bool = True) -> str:
     """libvirt's text for ``ddef``, with ``id='N'`` when the domain runs;
     ``secure=False`` leaves out secrets (graphics passwords), as libvirt does
     without VIR_DOMAIN_XML_SECURE."""
+    node = ddef.node
+    hide = not secure and any(gfx.get("passwd") is not None
+                              for gfx in node.iterfind("devices/graphics"))
+    if "id" not in node.attrib and not hide:
+        # format the definition itself, without a copy; a running domain's id goes
+        # last among the root's attributes, as a copy given id='N' would print it
+        text = ddef.to_xml()
+        if dom_id > 0:
+            head, newline, rest = text.partition("\n")
+            if head.count("<") != 1 or head.endswith("/>") or "xmlns" in head:
+                return _format_copy(ddef, dom_id, secure)
+            text = f"{head[:-1]} id='{dom_id}'>{newline}{rest}"
+        return text.replace("  <devices/>\n", "  <devices>\n  </devices>\n")
+    return _format_copy(ddef, dom_id, secure)
+
+
+def _format_copy(ddef: Any, dom_id: int, secure: bool) -> str:
+    """format_domain's general case: edit a copy (id, secrets), then format it."""
     dup = copy_def(ddef)
     dup.node.attrib.pop("id", None)
     if dom_id > 0:

@@ -8,8 +8,6 @@ stats live in their own mixins (domain_config, domain_snapshots, domain_stats).
 
 from __future__ import annotations
 
-import logging
-import socket
 import time
 from typing import Any, Callable
 
@@ -33,7 +31,12 @@ from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.lifecycle import Action
 from pyvirt.objects.numbers import DomainEvent
 
-log = logging.getLogger(__name__)
+
+
+def _log_warning(message: str, *args: Any) -> None:
+    """Warn through this module's logger (logging loads only when something is said)."""
+    import logging
+    logging.getLogger(__name__).warning(message, *args)
 
 #: every virConnectListAllDomains filter bit libvirt 9.0 knows (ACTIVE .. NO_CHECKPOINT)
 _LIST_FILTERS = (n.LIST_DOMAINS_NO_CHECKPOINT << 1) - 1
@@ -67,6 +70,7 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         return defaults.LIB_VERSION
 
     def connect_get_hostname(self) -> str:
+        import socket  # only hostname lookups need it
         return socket.gethostname()
 
     def connect_get_uri(self) -> str:
@@ -163,7 +167,7 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         domxml.normalize(ddef)
         warnings = [f"unsupported configuration ignored: {part}" for part in unknown]
         for text in warnings:
-            log.warning("domain '%s': %s", domxml.name_of(ddef), text)
+            _log_warning("domain '%s': %s", domxml.name_of(ddef), text)
         return ddef, warnings
 
     def _check_duplicates(self, name: str, uuid: bytes, live: bool) -> DomainObj | None:

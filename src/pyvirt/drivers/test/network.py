@@ -9,7 +9,6 @@ from typing import Any, Callable
 from pyvirt.drivers.base import NetworkConnection, NetworkRef
 from pyvirt.drivers.test import netpoolxml
 from pyvirt.drivers.test.checks import check_flags, delivers_events as _events
-from pyvirt.drivers.test.netupdate import update_network
 from pyvirt.drivers.test.state import TestState
 from pyvirt.errors import (
     VIR_FROM_NONE,
@@ -180,6 +179,7 @@ class TestNetworks(NetworkConnection):
             if flags & n.NETWORK_UPDATE_AFFECT_LIVE and not net.active:
                 raise error(VIR_ERR_OPERATION_INVALID, "network is not running",
                             domain=VIR_FROM_NETWORK)
+            from pyvirt.drivers.test.netupdate import update_network  # rarely used
             config = live = None
             if flags & n.NETWORK_UPDATE_AFFECT_CONFIG:
                 if not net.persistent:

@@ -12,7 +12,6 @@ import threading
 from typing import Callable
 
 from pyvirt.drivers.test import defaults, domxml, netpoolxml
-from pyvirt.drivers.test.nodefile import NodeFile, load_node_file
 from pyvirt.objects.domain_list import DomainObjList
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.events import EventBroker
@@ -92,7 +91,8 @@ def default_state() -> TestState:
 
 
 def state_from_node_file(path: str) -> TestState:
-    spec: NodeFile = load_node_file(path)
+    from pyvirt.drivers.test.nodefile import load_node_file  # only test:///PATH.xml
+    spec = load_node_file(path)
     state = TestState(spec.node)
     for dom in spec.domains:
         state.add_domain(dom.xml, dom.runstate, dom.transient, dom.has_managed_save)
