@@ -19,7 +19,7 @@ disk=$out/disk.qcow2
 
 # Modules the guest loads (dependencies are added and ordered automatically).
 wanted="virtio_pci virtio_net virtio_blk virtio_balloon virtio_console virtio-rng
-virtio_scsi sd_mod sr_mod ata_piix button evdev"
+virtio_scsi sd_mod sr_mod ata_piix button evdev pvpanic-mmio"
 
 newer_than_sources() {
     [ -e "$1" ] || return 1
@@ -99,7 +99,7 @@ for applet in $(/bin/busybox --list); do
     [ "$applet" = busybox ] || ln -sf busybox "$tree/bin/$applet"
 done
 install -m 755 "$here/guest/init" "$tree/init"
-for f in pyvirt-blk pyvirt-hotplug pyvirt-dhcp pyvirt-poweroff; do
+for f in pyvirt-blk pyvirt-hotplug pyvirt-dhcp pyvirt-poweroff pyvirt-agent pyvirt-cpus; do
     install -m 755 "$here/guest/$f" "$tree/bin/$f"
 done
 # acpid runs an action relative to its config directory

@@ -39,7 +39,9 @@ CACHE_MODES = {  # libvirt's cache= → (direct, no-flush, write-cache)
 #: device elements this builder handles; the others are refused by name
 HANDLED = frozenset({"disk", "controller", "interface", "serial", "console", "channel",
                      "graphics", "video", "input", "rng", "watchdog", "memballoon",
-                     "emulator", "audio"})
+                     "emulator", "audio", "panic"})
+#: <panic model> -> QEMU device (isa: the default on x86)
+PANIC_MODELS = {"isa": "pvpanic"}
 
 
 @dataclass(frozen=True)
@@ -536,6 +538,24 @@ def _watchdogs(dom: DomainDef, argv: _Argv) -> None:
         argv.add("-watchdog-action", WATCHDOG_ACTIONS[action])
 
 
+def _panics(dom: DomainDef, argv: _Argv) -> None:
+    """``<panic>``: the pvpanic device whose notice becomes QMP GUEST_PANICKED;
+    ``on_crash`` coredump actions are refused (no dump is written)."""
+    action = (dom.on_crash or "destroy")
+    if action.startswith("coredump-"):
+        raise unsupported(f"on_crash action '{action}' is not supported by this driver")
+    devices = dom.devices.node if dom.devices is not None else None
+    for panic in (devices.findall("panic") if devices is not None else []):
+        model = panic.get("model") or "isa"
+        if model not in PANIC_MODELS:
+            raise unsupported(f"panic model '{model}' is not supported by this driver")
+        props: dict[str, Any] = {"driver": PANIC_MODELS[model]}
+        addr = panic.find("address")
+        if model == "isa" and addr is not None and addr.get("iobase"):
+            props["ioport"] = int(addr.get("iobase"), 0)
+        argv.json("-device", props)
+
+
 def _memballoon(dom: DomainDef, argv: _Argv) -> None:
     for balloon in (dom.devices.memballoons if dom.devices is not None else []):
         if balloon.model == "none":
@@ -625,6 +645,7 @@ def build_argv(domain_def: DomainDef, caps: QemuCaps, paths: RunPaths) -> list[s
     _watchdogs(dom, argv)
     _memballoon(dom, argv)
     _rngs(dom, argv)
+    _panics(dom, argv)
     if paths.incoming_fd is not None:       # a restore: the migration stream comes in here
         argv.add("-incoming", f"fd:{paths.incoming_fd}")
     argv.add("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"

@@ -273,9 +273,10 @@ def _assign_usb_ports(devices: Any) -> None:
 # --- parsing a definition for this driver ---------------------------------------------
 #: what this driver reads itself (cgroup tuning, DAC labels), beyond the conf models
 DRIVER_PARTS = ("memtune", "cputune", "blkiotune", "seclabel")
-#: the same inside devices: a file's own label, a NIC's port isolation and filter values
+#: the same inside devices: a file's own label, a NIC's port isolation and filter values,
+#: the pvpanic device (command.py's ``_panics``)
 DEVICE_PARTS = (("devices/*/source", "seclabel"), ("devices/interface", "port"),
-                ("devices/interface/filterref", "parameter"))
+                ("devices/interface/filterref", "parameter"), ("devices", "panic"))
 
 
 def _set_aside_driver_parts(root: Any) -> list[tuple[Any, Any]]:

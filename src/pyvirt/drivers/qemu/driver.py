@@ -25,7 +25,8 @@ from pyvirt.drivers.base import (
     DomainRef, DriverConnection, HypervisorConnection, SnapshotRef, register_driver,
 )
 from pyvirt.drivers.qemu import (
-    console, host, hotplug, ifaddr, lifecycle, peers, save, snapshot, state_dir, stats,
+    agent, console, host, hotplug, ifaddr, lifecycle, peers, save, snapshot, state_dir, stats,
+    vcpus,
 )
 from pyvirt.drivers.qemu.tuning import TuningEntries
 from pyvirt.drivers.qemu.defaults import parse_definition
@@ -37,7 +38,7 @@ from pyvirt.errors import (
     VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INVALID_ARG,
     VIR_ERR_NO_DOMAIN, VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_INVALID, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU,
-    error, libvirtError,
+    VIR_ERR_OPERATION_UNSUPPORTED, error, libvirtError,
 )
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_obj import DomainObj
@@ -375,18 +376,18 @@ class QemuHypervisor(TuningEntries, HypervisorConnection):
 
     @_events
     def domain_shutdown_flags(self, ref: DomainRef, flags: int = 0) -> None:
-        check_flags(flags, 1, "qemuDomainShutdownFlags")   # ACPI_POWER_BTN only
+        check_flags(flags, 3, "qemuDomainShutdownFlags")   # ACPI_POWER_BTN, GUEST_AGENT
         with self.drv.lock:
-            lifecycle.shutdown(self.drv, self._dom(ref))
+            lifecycle.shutdown(self.drv, self._dom(ref), flags)
 
     def domain_shutdown(self, ref: DomainRef) -> None:
         self.domain_shutdown_flags(ref, 0)
 
     @_events
     def domain_reboot(self, ref: DomainRef, flags: int = 0) -> None:
-        check_flags(flags, 1, "qemuDomainReboot")
+        check_flags(flags, 3, "qemuDomainReboot")          # ACPI_POWER_BTN, GUEST_AGENT
         with self.drv.lock:
-            lifecycle.reboot(self.drv, self._dom(ref))
+            lifecycle.reboot(self.drv, self._dom(ref), flags)
 
     @_events
     def domain_reset(self, ref: DomainRef, flags: int = 0) -> None:
@@ -561,7 +562,9 @@ class QemuHypervisor(TuningEntries, HypervisorConnection):
             if not kinds & kind:
                 return False
         where = flags & (n.SNAPSHOT_LIST_INTERNAL | n.SNAPSHOT_LIST_EXTERNAL)
-        return not where or bool(where & n.SNAPSHOT_LIST_INTERNAL)
+        kind = n.SNAPSHOT_LIST_EXTERNAL if snapshot.is_external(snap) \
+            else n.SNAPSHOT_LIST_INTERNAL
+        return not where or bool(where & kind)
 
     def _snapshots(self, dom: DomainObj, pool: list, flags: int) -> list:
         found = [s for s in pool if self._snapshot_matches(dom, s, flags)]
@@ -759,6 +762,27 @@ class QemuHypervisor(TuningEntries, HypervisorConnection):
 
     def domain_set_memory(self, ref: DomainRef, kib: int) -> None:
         self.domain_set_memory_flags(ref, kib, n.AFFECT_LIVE)
+
+    @_events
+    def domain_set_vcpus_flags(self, ref: DomainRef, count: int, flags: int = 0) -> None:
+        """CPUs hot-plugged into / unplugged from the running guest and/or the config."""
+        check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG | n.VCPU_MAXIMUM | n.VCPU_GUEST
+                    | n.VCPU_HOTPLUGGABLE, "qemuDomainSetVcpusFlags")
+        vcpus.check_request(count, flags)
+        with self.drv.lock:
+            dom = self._dom(ref)
+            if flags & n.VCPU_GUEST:
+                lifecycle.require_active(dom)
+                if agent.channel_path(dom.live_def, "") is None:
+                    raise agent.not_configured()
+                raise error(VIR_ERR_OPERATION_UNSUPPORTED, "setting guest vCPUs through the "
+                            "guest agent is not supported by this driver",
+                            domain=VIR_FROM_QEMU)
+            selected = hotplug.selected_defs(dom, flags & (n.AFFECT_LIVE | n.AFFECT_CONFIG))
+            vcpus.set_vcpus(self.drv, dom, count, flags, selected)
+
+    def domain_set_vcpus(self, ref: DomainRef, count: int) -> None:
+        self.domain_set_vcpus_flags(ref, count, n.AFFECT_LIVE)
 
     def domain_get_vcpus_flags(self, ref: DomainRef, flags: int = 0) -> int:
         check_flags(flags, n.AFFECT_LIVE | n.AFFECT_CONFIG | n.VCPU_MAXIMUM | n.VCPU_GUEST,

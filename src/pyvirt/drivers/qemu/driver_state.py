@@ -147,6 +147,9 @@ class QemuDriverState:
     def device_deleted(self, dom: DomainObj, data: dict) -> None:
         alias = data.get("device")
         rt = self.runtimes.get(dom.uuid)
+        if alias and rt is not None and alias not in rt.pending_removals \
+                and alias.startswith("vcpu"):
+            return              # an unplugged vCPU: the waiting setVcpus counts it
         if alias and rt is not None:
             hotplug.device_removal_done(self, dom, rt, alias)
             self.events.queue(n.EVENT_ID_DEVICE_REMOVED, self.ref(dom), alias)

@@ -24,7 +24,7 @@ import signal
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pyvirt.conf.devices import disk_name_to_index
-from pyvirt.drivers.qemu import command, console, isolation, peers
+from pyvirt.drivers.qemu import agent, command, console, isolation, peers
 from pyvirt.drivers.qemu import state_dir
 from pyvirt.drivers.qemu.paths import RunPaths
 from pyvirt.drivers.qemu.process import QemuProcess, read_log_tail
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from pyvirt.objects.domain_obj import DomainObj
 
 log = logging.getLogger(__name__)
+#: virDomainEventID VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE (payload: the actual KiB)
+EVENT_ID_BALLOON_CHANGE = 13
 
 #: seconds between SIGTERM and SIGKILL on destroy (libvirt waits 10 s too)
 DESTROY_GRACE_S = 10.0
@@ -65,6 +67,7 @@ REASON_WORDS: dict[S, tuple[str, ...]] = {
                "from snapshot", "shutdown", "snapshot", "panicked", "starting up",
                "post-copy", "post-copy failed"),
     S.SHUTDOWN: ("unknown", "user"),
+    S.CRASHED: ("unknown", "panicked"),
 }
 
 
@@ -474,21 +477,47 @@ def destroy(drv: "QemuDriverState", dom: "DomainObj", flags: int = 0,
     finish_stop(drv, dom, rt, reason, detail)
 
 
-def shutdown(drv: "QemuDriverState", dom: "DomainObj") -> None:
-    """Ask the guest to power off (ACPI); completion arrives as QMP SHUTDOWN + exit."""
+def shutdown(drv: "QemuDriverState", dom: "DomainObj", flags: int = 0) -> None:
+    """Ask the guest to power off: through its agent (``GUEST_AGENT``, or by default
+    when one is configured) or ACPI; completion arrives as QMP SHUTDOWN + exit."""
     if not dom.active:
         raise error(VIR_ERR_OPERATION_INVALID, "domain is not running", domain=VIR_FROM_QEMU)
     rt = runtime_of(drv, dom)
     rt.fake_reboot = False
-    rt.monitor.execute("system_powerdown")
+    if not _through_agent(drv, dom, flags, "powerdown"):
+        rt.monitor.execute("system_powerdown")
 
 
-def reboot(drv: "QemuDriverState", dom: "DomainObj") -> None:
-    """ACPI power-down, then reset and continue instead of exiting (libvirt's fake reboot)."""
+def reboot(drv: "QemuDriverState", dom: "DomainObj", flags: int = 0) -> None:
+    """Through the agent (the guest reboots itself), or ACPI power-down, then reset
+    and continue instead of exiting (libvirt's fake reboot)."""
     require_active(dom)
     rt = runtime_of(drv, dom)
+    if _through_agent(drv, dom, flags, "reboot"):
+        return
     rt.fake_reboot = True
     rt.monitor.execute("system_powerdown")
+
+
+def _through_agent(drv: "QemuDriverState", dom: "DomainObj", flags: int, mode: str) -> bool:
+    """libvirt's choice: the agent when asked (``GUEST_AGENT``) or, with no flag,
+    when a channel is configured; with no flag or with ``ACPI_POWER_BTN`` too, an
+    agent failure falls back to ACPI. True when the agent took the request."""
+    acpi, want_agent = flags & 1, flags & 2
+    path = agent.channel_path(dom.live_def, str(isolation.domain_run_dir(drv, dom.name)))
+    if not want_agent and (acpi or path is None):
+        return False
+    forced = want_agent and not acpi
+    try:
+        if path is None:
+            raise agent.not_configured()
+        agent.shutdown(path, mode)
+    except libvirtError as err:
+        if forced:
+            raise
+        log.info("domain '%s': guest agent %s failed, using ACPI: %s", dom.name, mode, err)
+        return False
+    return True
 
 
 def reset(drv: "QemuDriverState", dom: "DomainObj") -> None:
@@ -539,6 +568,13 @@ def handle_qmp_event(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime
         drv.events.queue(n.EVENT_ID_REBOOT, drv.ref(dom))
     elif name == "DEVICE_DELETED":
         drv.device_deleted(dom, data)
+    elif name == "GUEST_PANICKED":
+        _on_panic(drv, dom, rt, data)
+    elif name == "BALLOON_CHANGE" and "actual" in data and dom.live_def is not None:
+        # what the guest really gave back (libvirt keeps it as the current memory)
+        dom.live_def.current_memory_kib = int(data["actual"]) // 1024
+        save_status(drv, dom)
+        drv.events.queue(EVENT_ID_BALLOON_CHANGE, drv.ref(dom), int(data["actual"]) // 1024)
 
 
 def _on_shutdown(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime,
@@ -572,6 +608,38 @@ def _on_shutdown(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime,
     rt.kill(signal.SIGTERM)   # the exit watcher completes the stop
 
 
+#: VIR_DOMAIN_CRASHED_PANICKED, VIR_DOMAIN_EVENT_CRASHED_PANICKED
+CRASHED_PANICKED, EVENT_CRASHED_PANICKED = 1, 0
+
+
+def crash_action(ddef: Any) -> str:
+    return (ddef.node.findtext("on_crash") or "destroy").strip()
+
+
+def _on_panic(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime,
+              data: dict) -> None:
+    """The guest panicked (pvpanic; QEMU paused it, as ``-no-shutdown`` asks):
+    crashed(panicked), then ``on_crash`` as libvirt's processGuestPanicEvent."""
+    if rt.stop_reason is not None:
+        return
+    info = data.get("info")
+    log.warning("domain '%s': guest panicked%s", dom.name, f": {info}" if info else "")
+    dom.set_state(S.CRASHED, CRASHED_PANICKED)
+    lifecycle_event(drv, dom, E.CRASHED, EVENT_CRASHED_PANICKED)
+    save_status(drv, dom)
+    action = crash_action(dom.live_def)
+    if action in ("restart", "rename-restart", "coredump-restart"):
+        if _reset_and_continue(dom, rt):
+            dom.set_state(S.RUNNING, RunningReason.CRASHED)
+            lifecycle_event(drv, dom, E.RESUMED, n.RESUMED_UNPAUSED)
+            save_status(drv, dom)
+        return
+    if action == "preserve":
+        return
+    rt.stop_reason, rt.stop_detail = ShutoffReason.CRASHED, n.STOPPED_CRASHED
+    rt.kill(signal.SIGTERM)   # the exit watcher completes the stop
+
+
 def _reset_and_continue(dom: "DomainObj", rt: DomainRuntime) -> bool:
     try:
         rt.monitor.execute("system_reset")
@@ -595,9 +663,10 @@ def handle_process_exit(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRunt
         reason = ShutoffReason.CRASHED
         log.warning("domain '%s': QEMU exited without a SHUTDOWN event: %s", dom.name,
                     read_log_tail(rt.log_path, limit=500))
-    detail = {ShutoffReason.SHUTDOWN: n.STOPPED_SHUTDOWN,
-              ShutoffReason.DESTROYED: n.STOPPED_DESTROYED,
-              ShutoffReason.SAVED: n.STOPPED_SAVED,
-              ShutoffReason.CRASHED: n.STOPPED_FAILED}.get(ShutoffReason(reason),
-                                                           n.STOPPED_SHUTDOWN)
+    usual = {ShutoffReason.SHUTDOWN: n.STOPPED_SHUTDOWN,
+             ShutoffReason.DESTROYED: n.STOPPED_DESTROYED,
+             ShutoffReason.SAVED: n.STOPPED_SAVED,
+             ShutoffReason.CRASHED: n.STOPPED_FAILED}.get(ShutoffReason(reason),
+                                                          n.STOPPED_SHUTDOWN)
+    detail = rt.stop_detail if rt.stop_detail is not None else usual
     finish_stop(drv, dom, rt, reason, detail)

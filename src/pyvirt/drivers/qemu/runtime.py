@@ -58,6 +58,8 @@ class DomainRuntime:
     pidfd: int = -1                     # only for a re-found (non-child) process
     #: why we are stopping it (a ShutoffReason), None when the stop is not ours
     stop_reason: int | None = None
+    #: the STOPPED event's detail when it is not the reason's usual one (a panic)
+    stop_detail: int | None = None
     #: a reboot in progress, done as power-down then reset (libvirt's fake reboot)
     fake_reboot: bool = False
     saw_shutdown: bool = False

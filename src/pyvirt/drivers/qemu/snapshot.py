@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.conf.snapshot import DomainSnapshotDef
-from pyvirt.drivers.qemu import lifecycle, state_dir
+from pyvirt.drivers.qemu import external_snapshot, lifecycle, state_dir
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_FAILED,
     VIR_FROM_DOMAIN, VIR_FROM_QEMU, error, libvirtError,
@@ -39,7 +39,8 @@ RESUMED_FROM_SNAPSHOT, SUSPENDED_FROM_SNAPSHOT = 2, 5
 JOB_TIMEOUT_S = 120.0
 CREATE_FLAGS = (n.SNAPSHOT_CREATE_HALT | n.SNAPSHOT_CREATE_ATOMIC
                 | n.SNAPSHOT_CREATE_VALIDATE | n.SNAPSHOT_CREATE_CURRENT
-                | n.SNAPSHOT_CREATE_REDEFINE)
+                | n.SNAPSHOT_CREATE_REDEFINE | n.SNAPSHOT_CREATE_DISK_ONLY
+                | n.SNAPSHOT_CREATE_NO_METADATA | n.SNAPSHOT_CREATE_REUSE_EXT)
 
 
 def no_snapshot(name: str) -> libvirtError:
@@ -195,6 +196,11 @@ def create(drv: "QemuDriverState", dom: "DomainObj", xml: str, flags: int) -> Sn
             _set_current(drv, dom, snap.name)
         save_metadata(drv, dom, snap)
         return snap
+    if flags & n.SNAPSHOT_CREATE_DISK_ONLY:
+        return _create_external(drv, dom, sdef, flags)
+    if flags & (n.SNAPSHOT_CREATE_NO_METADATA | n.SNAPSHOT_CREATE_REUSE_EXT):
+        raise error(VIR_ERR_CONFIG_UNSUPPORTED, "only disk-only snapshots take "
+                    "NO_METADATA or REUSE_EXT here", domain=VIR_FROM_QEMU)
     ddef = dom.current_def
     disks = _qcow2_disks(ddef)
     state = {S.RUNNING: "running", S.BLOCKED: "running", S.PAUSED: "paused"}.get(
@@ -221,6 +227,26 @@ def create(drv: "QemuDriverState", dom: "DomainObj", xml: str, flags: int) -> Sn
     return snap
 
 
+def _create_external(drv: "QemuDriverState", dom: "DomainObj", sdef: DomainSnapshotDef,
+                     flags: int) -> SnapshotObj:
+    sdef = external_snapshot.create(drv, dom, sdef, flags)
+    snap = _obj(sdef)
+    if not flags & n.SNAPSHOT_CREATE_NO_METADATA:
+        dom.snapshots.add(snap)
+        _set_current(drv, dom, snap.name)
+        save_metadata(drv, dom, snap)
+    if flags & n.SNAPSHOT_CREATE_HALT and dom.active:
+        lifecycle.destroy(drv, dom, reason=n.ShutoffReason.FROM_SNAPSHOT,
+                          detail=n.STOPPED_FROM_SNAPSHOT)
+    return snap
+
+
+def is_external(snap: SnapshotObj) -> bool:
+    sdef = snap.definition
+    return snap.disk_only or sdef.memory_snapshot == "external" or any(
+        d.snapshot == "external" for d in sdef.disks)
+
+
 def _set_current(drv: "QemuDriverState", dom: "DomainObj", name: str | None) -> None:
     old = dom.snapshots.current
     dom.snapshots.current = name
@@ -230,6 +256,8 @@ def _set_current(drv: "QemuDriverState", dom: "DomainObj", name: str | None) -> 
 
 def revert(drv: "QemuDriverState", dom: "DomainObj", snap: SnapshotObj, flags: int) -> None:
     """Go back to ``snap``: memory and disks for a live snapshot, disks for an offline one."""
+    if is_external(snap):
+        raise external_snapshot.refuse_revert()
     live_snapshot = snap.state in ("running", "paused")
     run_after = (snap.state == "running" or flags & n.SNAPSHOT_REVERT_RUNNING) \
         and not flags & n.SNAPSHOT_REVERT_PAUSED
@@ -273,6 +301,9 @@ def delete(drv: "QemuDriverState", dom: "DomainObj", snap: SnapshotObj, flags: i
     if not flags & n.SNAPSHOT_DELETE_CHILDREN_ONLY:
         doomed.append(snap)
     if not flags & n.SNAPSHOT_DELETE_METADATA_ONLY:
+        external = sum(1 for victim in doomed if is_external(victim))
+        if external:
+            raise external_snapshot.refuse_delete(external)
         for victim in doomed:
             _delete_data(drv, dom, victim)
     folder = drv.dirs.snapshot_dir(dom.name)
