@@ -47,6 +47,9 @@ if getent group kvm >/dev/null; then usermod -a -G kvm pyvirt-qemu; fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[web,test]'
+# Byte-compile once: an environment with PYTHONDONTWRITEBYTECODE set still reads the cache,
+# so pyvirsh starts without compiling its sources every time.
+.venv/bin/python -m compileall -q src >/dev/null
 .venv/bin/python -c 'import libvirt' 2>/dev/null ||
   .venv/bin/python -m pip install -q --disable-pip-version-check 'libvirt-python==9.0.0'
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
-import tempfile
 
 from pyvirt.cli.command import command, domain_opt, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
@@ -28,6 +26,7 @@ def editor_command() -> str:
 def run_editor(path: str) -> None:
     """Run the editor on ``path`` through the shell, like virsh."""
     cmd = f"{editor_command()} {path}"
+    import subprocess
     result = subprocess.run(f"{editor_command()} {shlex.quote(path)}", shell=True)
     if result.returncode != 0:
         raise CommandFailed(f"internal error: Child process ({cmd}) unexpected exit status "
@@ -59,6 +58,7 @@ def cmd_edit(ctl: Ctl, inv: Invocation) -> bool:
     dom = ctl.domain(inv)
     original = dom.XMLDesc(lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE)
     validate = not inv.has("skip-validate")
+    import tempfile
     fd, path = tempfile.mkstemp(prefix="virsh", suffix=".xml")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
