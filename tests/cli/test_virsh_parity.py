@@ -63,6 +63,13 @@ def _files(tmp: Path) -> dict[str, str]:
                   "<ip address='192.168.50.1' netmask='255.255.255.0'/></network>\n",
         "disk.xml": "<disk type='file' device='disk'><source file='/x.img'/>"
                     "<target dev='vdb' bus='virtio'/></disk>\n",
+        "n3.xml": "<network><name>n3</name><uuid>33333333-2222-3333-4444-555555555555</uuid>"
+                  "<bridge name='virbr6'/>"
+                  "<ip address='192.168.60.1' netmask='255.255.255.0'/></network>\n",
+        "p5.xml": "<pool type='dir'><name>p5</name>"
+                  "<uuid>55555555-2222-3333-4444-555555555555</uuid>"
+                  "<target><path>/p5</path></target></pool>\n",
+        "vx.xml": "<volume><name>vx</name><capacity>1048576</capacity></volume>\n",
     }
     for name, text in files.items():
         (tmp / name).write_text(text)
@@ -249,6 +256,144 @@ def cases(f: dict[str, str], tmp: Path) -> dict[str, list[str]]:
                      "pool-list --all --details; pool-list --inactive --name; "
                      "vol-list default-pool",
         "readonly-list": "list --all",
+        # network and storage commands beyond the basics
+        "net-create": f"net-create {f['n3']}; net-list --all; net-uuid n3; "
+                      "net-name 33333333-2222-3333-4444-555555555555; net-destroy n3; "
+                      "net-list --all",
+        "net-create-errors": f"net-create /nonexistent.xml; net-create {f['vx']} --validate; "
+                             f"net-create {f['bad']}",
+        "net-uuid-name": "net-uuid default; net-uuid nosuch; net-name nosuch; "
+                         "net-name 33333333-2222-3333-4444-555555555556; "
+                         "net-uuid 33333333-2222-3333-4444-555555555555",
+        "help-net-more": "help net-create; help net-uuid; help net-name",
+        "pool-uuid-name": "pool-uuid default-pool; pool-uuid nosuch; "
+                          "pool-uuid dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566; "
+                          "pool-name dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566; "
+                          "pool-name default-pool; "
+                          "pool-name dfe224cb-28fb-8dd0-c4b2-64eb3f0f4567",
+        "pool-define-build": f"pool-define {f['p5']}; pool-define {f['p5']} --validate; "
+                             "pool-build p5; pool-start p5; pool-refresh p5; "
+                             "pool-autostart p5; pool-list --all --autostart; "
+                             "pool-autostart p5 --disable; pool-destroy p5; pool-delete p5; "
+                             "pool-undefine p5; pool-list --all",
+        "pool-create": f"pool-create {f['p5']}; pool-list --all; pool-info p5; "
+                       "pool-autostart p5; pool-destroy p5; pool-list --all",
+        "pool-more-errors": f"pool-create {f['p5']} --overwrite --no-overwrite; "
+                            "pool-refresh nosuch; pool-delete default-pool; "
+                            f"pool-define /nonexistent.xml; pool-define {f['vx']}; "
+                            f"pool-create {f['vx']}; pool-build default-pool; "
+                            "pool-autostart nosuch",
+        "help-pool-more": "help pool-build; help pool-create; help pool-define; "
+                          "help pool-delete; help pool-refresh; help pool-autostart; "
+                          "help pool-uuid; help pool-name",
+        "vol-create": f"vol-create default-pool {f['vx']}; vol-key vx --pool default-pool; "
+                      "vol-path vx --pool default-pool; vol-pool /default-pool/vx; "
+                      "vol-pool /default-pool/vx --uuid; vol-name /default-pool/vx; "
+                      f"vol-create default-pool {f['vx']}; vol-list default-pool --details",
+        "vol-clone": f"vol-create default-pool {f['vx']}; vol-clone vx vy --pool default-pool; "
+                     "vol-clone vx vz --pool default-pool --print-xml; "
+                     "vol-clone vx vx --pool default-pool; vol-clone nosuch x; "
+                     "vol-info vy --pool default-pool --bytes; vol-list default-pool",
+        "vol-create-from": f"vol-create-as default-pool vx 1M; "
+                           f"vol-create-from default-pool {f['vx']} vx; "
+                           f"vol-create-from default-pool {f['vx']} vx --inputpool default-pool; "
+                           f"vol-create-from default-pool /nonexistent.xml nosuch; "
+                           f"vol-create-from default-pool /nonexistent.xml vx "
+                           "--inputpool default-pool; vol-create-from nosuch x y",
+        "vol-resize-wipe": "vol-create-as default-pool vx 1M; "
+                           "vol-resize vx 2M --pool default-pool; "
+                           "vol-resize vx -1M --pool default-pool; "
+                           "vol-resize vx -1M --pool default-pool --shrink; "
+                           "vol-resize vx 1M --pool default-pool --delta; "
+                           "vol-resize vx x --pool default-pool; vol-resize nosuch x; "
+                           "vol-wipe vx --pool default-pool; "
+                           "vol-wipe vx --pool default-pool --algorithm zero; "
+                           "vol-wipe vx --pool default-pool --algorithm bogus; "
+                           "vol-wipe vx --pool default-pool --algorithm dod; "
+                           "vol-wipe nosuch --algorithm bogus",
+        "vol-lookups": "vol-name nosuch; vol-pool nosuch; vol-key nosuch; "
+                       "vol-path nosuch --pool default-pool; vol-key x --pool nosuch; "
+                       f"vol-create default-pool /nonexistent.xml; "
+                       f"vol-create default-pool {f['p5']}; vol-create nosuch {f['vx']}",
+        "vol-transfer": f"vol-create-as default-pool vx 1M; vol-upload nosuch /nonexistent; "
+                        "vol-upload vx /nonexistent --pool default-pool; "
+                        f"vol-download vx {tmp}/nodir/x --pool default-pool; "
+                        f"vol-upload vx {f['vx']} --pool default-pool --offset x; "
+                        f"vol-upload vx {f['vx']} default-pool 1 2; "
+                        f"vol-download vx {tmp}/dl.img default-pool --length -1; "
+                        f"vol-download vx {tmp}/dl.img default-pool --sparse --offset -1; "
+                        f"vol-upload vx {f['vx']} default-pool --sparse --offset 0x5; "
+                        f"vol-upload vx {f['vx']} default-pool --offset 18446744073709551616",
+        # (help vol-resize: virsh does not indent its description's second line)
+        "domif-link": "domif-getlink test 52:54:00:1a:2b:3c; domif-getlink test testnet0 --config; "
+                      "domif-getlink test nosuch; domif-setlink test testnet0 down; "
+                      "domif-getlink test testnet0; domif-setlink test testnet0 up --print-xml; "
+                      "domif-setlink test testnet0 bogus; domif-getlink test AA:BB:CC:DD:EE:FF; "
+                      "domif-getlink nosuch x; destroy test; domif-setlink test testnet0 down",
+        "domifaddr": "domifaddr test; domifaddr test --full; domifaddr test --source lease; "
+                     "domifaddr test --source bogus; domifaddr test --interface testnet0; "
+                     "domifaddr test --interface x; domifaddr nosuch",
+        "net-dhcp-leases": "net-dhcp-leases default; net-dhcp-leases default --mac "
+                           "00:11:22:33:44:55; net-dhcp-leases nosuch",
+        "attach-interface": "attach-interface test network default --print-xml; "
+                            "attach-interface test bridge br0 --mac 52:54:00:11:22:33 "
+                            "--model virtio --target vnet7 --print-xml; "
+                            "attach-interface test network default --inbound 100,200,300 "
+                            "--outbound 50 --alias ua-x --script /bin/s --print-xml; "
+                            "attach-interface test hostdev 0000:00:1f.8 --managed --print-xml; "
+                            "attach-interface test vhostuser /s --source-mode server --print-xml; "
+                            "attach-interface nosuch network 'a<b' --print-xml; "
+                            "attach-interface test network default; "
+                            "attach-interface test network default --config; destroy test; "
+                            "attach-interface test network default --persistent",
+        "attach-interface-errors": "attach-interface test direct eth0 --source-mode bridge; "
+                                   "attach-interface test bogus x; attach-interface test user x; "
+                                   "attach-interface test vhostuser /s; "
+                                   "attach-interface test hostdev 1:2.3; "
+                                   "attach-interface test network n --inbound x; "
+                                   "attach-interface test network n --inbound 0; "
+                                   "attach-interface test network n --outbound 1,2,3,4,5; "
+                                   "attach-interface test network n --outbound 1,2,3,4; "
+                                   "attach-interface test network n --persistent --current; "
+                                   "attach-interface nosuch bogus x",
+        "detach-interface": "detach-interface test network; detach-interface test network "
+                            "--mac aa:bb:cc:dd:ee:ff --print-xml; "
+                            "detach-interface test network --persistent --print-xml; "
+                            "detach-interface test network --persistent; "
+                            "detach-interface test network --config --live --mac 0:0:0:0:0:1; "
+                            "detach-interface test bridge; detach-interface nosuch network; "
+                            "destroy test; detach-interface test network --persistent --print-xml; "
+                            "detach-interface test network --live",
+        "net-update": "net-update default add ip-dhcp-host "
+                      "\"<host mac='52:54:00:00:00:01' ip='192.168.122.45'/>\"; "
+                      "net-update default add-last ip-dhcp-host "
+                      "\"<host mac='52:54:00:00:00:02' ip='192.168.122.46'/>\" --config --live; "
+                      "net-dumpxml default; net-update default bogus ip-dhcp-host x; "
+                      "net-update default add bogus x; "
+                      "net-update default delete ip-dhcp-host /nonexistent; "
+                      "net-update default modify ip-dhcp-range "
+                      "\"<range start='192.168.122.2' end='192.168.122.100'/>\" "
+                      "--parent-index 0; net-update nosuch add ip-dhcp-host x; "
+                      "net-update default add ip-dhcp-host x --current --live; "
+                      "net-update default add-first dns-host "
+                      "\"<host ip='1.2.3.4'><hostname>a</hostname></host>\" --config; "
+                      "net-update default delete ip-dhcp-host x --parent-index x; "
+                      "net-destroy default; net-update default delete ip-dhcp-host "
+                      "\"<host mac='52:54:00:00:00:01'/>\"; net-dumpxml default; "
+                      "help net-update",
+        "net-pool-event": "net-event --list; pool-event --list; net-event; "
+                          "net-event --event bogus; "
+                          "net-event --event lifecycle --timeout 1; "
+                          "pool-event --event lifecycle --timeout 1 --pool nosuch; "
+                          "pool-event --event refresh --loop --timeout 1; "
+                          "net-event --event lifecycle --timeout x; help net-event; "
+                          "help pool-event",
+        "help-netif": "help attach-interface; help detach-interface; help domif-getlink; "
+                      "help domif-setlink; help domifaddr; "
+                      "help net-dhcp-leases; help net-edit; help pool-edit",
+        "help-vol-more": "help vol-create; help vol-create-from; help vol-clone; "
+                         "help vol-wipe; help vol-upload; help vol-download; "
+                         "help vol-key; help vol-path; help vol-pool; help vol-name",
         "xpath": "dumpxml test --xpath /domain/name; dumpxml test --xpath //disk/@type; "
                  "dumpxml test --xpath /domain/name --wrap; dumpxml test --xpath //nonexist; "
                  "dumpxml test --xpath //os/type; dumpxml test --xpath //disk; "
@@ -367,7 +512,8 @@ def results(tmpdir_files):
     return done
 
 
-CASE_NAMES = list(cases({k: "" for k in ("d2", "bad", "n2", "disk", "titled", "dv")}, Path("/tmp")))
+CASE_NAMES = list(cases({k: "" for k in ("d2", "bad", "n2", "disk", "titled", "dv", "n3", "p5",
+                                           "vx")}, Path("/tmp")))
 
 
 #: Cases the pyvirt binding can only pass once the test driver has the entry

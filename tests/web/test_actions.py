@@ -291,3 +291,10 @@ def test_markup_in_a_vm_name_is_shown_not_run(admin):
     assert "<img src=x" not in listing
     assert "&lt;img src=x onerror=alert(1)&gt;" in listing
     assert "/hosts/0/domains/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E" in listing
+
+
+def test_xml_editor_names_the_place_of_a_syntax_error(admin):
+    admin.get(f"{DOM}/xml")
+    preview = admin.post(f"{DOM}/xml/preview", {"xml": "<domain>\n  <name>test</name><memory>"})
+    assert flashes(preview.text)[0] == (
+        "XML error: line 2, column 28: Premature end of data in tag memory line 2")

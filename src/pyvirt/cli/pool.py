@@ -1,12 +1,14 @@
-"""Storage Pool: pool-list, pool-info, pool-dumpxml, pool-define-as, pool-start,
-pool-destroy, pool-undefine."""
+"""Storage Pool: pool-list, pool-info, pool-dumpxml, pool-define(-as), pool-create,
+pool-build, pool-start, pool-destroy, pool-delete, pool-refresh, pool-undefine,
+pool-autostart, pool-uuid, pool-name."""
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
 from pyvirt.cli.command import DATA, STRING, Opt, command, flag
-from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.ctl import UUID_RE, CommandFailed, Ctl
+from pyvirt.cli.files import read_file
 from pyvirt.cli.parser import Invocation
 from pyvirt.cli.table import format_table, pretty_capacity
 from pyvirt.cli.xpath import select
@@ -216,3 +218,139 @@ _pool_action("pool-destroy", "destroy (stop) a pool",
 _pool_action("pool-undefine", "undefine an inactive pool",
              "Undefine the configuration for an inactive pool.",
              "undefine", "undefine", "has been undefined")
+
+
+_OVERWRITE_OPTS = (flag("no-overwrite", "do not overwrite any existing data"),
+                   flag("overwrite", "overwrite any existing data"))
+
+
+def build_flags(ctl: Ctl, inv: Invocation) -> int:
+    """VIR_STORAGE_POOL_BUILD_* from --overwrite / --no-overwrite."""
+    lv = ctl.binding
+    flags = 0
+    if inv.has("overwrite"):
+        flags |= lv.VIR_STORAGE_POOL_BUILD_OVERWRITE
+    if inv.has("no-overwrite"):
+        flags |= lv.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
+    return flags
+
+
+def create_flags(ctl: Ctl, inv: Invocation) -> int:
+    """VIR_STORAGE_POOL_CREATE_WITH_BUILD* from --build and the overwrite options."""
+    lv = ctl.binding
+    flags = 0
+    if inv.has("build"):
+        flags |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD
+    if inv.has("overwrite"):
+        flags |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE
+    if inv.has("no-overwrite"):
+        flags |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE
+    return flags
+
+
+def _check_overwrite(inv: Invocation) -> None:
+    if inv.has("overwrite") and inv.has("no-overwrite"):
+        raise CommandFailed("Options --overwrite and --no-overwrite are mutually exclusive")
+
+
+@command("pool-build", GRP, "build a pool", "Build a given pool.",
+         pool_opt(), *_OVERWRITE_OPTS)
+def cmd_pool_build(ctl: Ctl, inv: Invocation) -> bool:
+    pool = ctl.pool(inv)
+    name = pool.name()
+    try:
+        pool.build(build_flags(ctl, inv))
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"Failed to build pool {name}", err) from err
+    ctl.print_extra(f"Pool {name} built\n")
+    return True
+
+
+def _pool_from_file(verb: str, help: str, description: str, method: str, *extra: Opt) -> None:
+    """pool-create / pool-define: a pool from an XML file."""
+    def handler(ctl: Ctl, inv: Invocation) -> bool:
+        lv = ctl.binding
+        _check_overwrite(inv)
+        path = inv.get("file")
+        xml = read_file(path)
+        if method == "storagePoolCreateXML":
+            flags = create_flags(ctl, inv)
+        else:
+            flags = lv.VIR_STORAGE_POOL_DEFINE_VALIDATE if inv.has("validate") else 0
+        try:
+            pool = getattr(ctl.conn, method)(xml, flags)
+        except lv.libvirtError as err:
+            raise CommandFailed(f"Failed to {verb} pool from {path}", err) from err
+        ctl.print_extra(f"Pool {pool.name()} {verb}d from {path}\n")
+        return True
+    command(f"pool-{verb}", GRP, help, description,
+            Opt("file", DATA, "file containing an XML pool description", required=True),
+            *extra)(handler)
+
+
+_pool_from_file("create", "create a pool from an XML file", "Create a pool.",
+                "storagePoolCreateXML", flag("build", "build the pool as normal"),
+                *_OVERWRITE_OPTS)
+_pool_from_file("define", "define an inactive persistent storage pool or modify an existing "
+                "persistent one from an XML file", "Define or modify a persistent storage pool.",
+                "storagePoolDefineXML", flag("validate", "validate the XML against the schema"))
+
+
+def _pool_simple(name: str, help: str, description: str, call, fail_verb: str,
+                 done: str) -> None:
+    def handler(ctl: Ctl, inv: Invocation) -> bool:
+        pool = ctl.pool(inv)
+        pname = pool.name()
+        try:
+            call(pool)
+        except ctl.binding.libvirtError as err:
+            raise CommandFailed(f"Failed to {fail_verb} pool {pname}", err) from err
+        ctl.print_extra(f"Pool {pname} {done}\n")
+        return True
+    command(name, GRP, help, description, pool_opt())(handler)
+
+
+_pool_simple("pool-delete", "delete a pool", "Delete a given pool.",
+             lambda p: p.delete(0), "delete", "deleted")
+_pool_simple("pool-refresh", "refresh a pool", "Refresh a given pool.",
+             lambda p: p.refresh(0), "refresh", "refreshed")
+
+
+@command("pool-autostart", GRP, "autostart a pool",
+         "Configure a pool to be automatically started at boot.",
+         pool_opt(), flag("disable", "disable autostarting"))
+def cmd_pool_autostart(ctl: Ctl, inv: Invocation) -> bool:
+    pool = ctl.pool(inv)
+    name = pool.name()
+    enable = not inv.has("disable")
+    verb = "mark" if enable else "unmark"
+    try:
+        pool.setAutostart(1 if enable else 0)
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"failed to {verb} pool {name} as autostarted", err) from err
+    ctl.print_extra(f"Pool {name} {verb}ed as autostarted\n")
+    return True
+
+
+@command("pool-uuid", GRP, "convert a pool name to pool UUID", "", pool_opt())
+def cmd_pool_uuid(ctl: Ctl, inv: Invocation) -> bool:
+    text = inv.get("pool")
+    try:
+        pool = ctl.conn.storagePoolLookupByName(text)
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"failed to get pool '{text}'", err) from err
+    ctl.print(pool.UUIDString() + "\n")
+    return True
+
+
+@command("pool-name", GRP, "convert a pool UUID to pool name", "", pool_opt())
+def cmd_pool_name(ctl: Ctl, inv: Invocation) -> bool:
+    text = inv.get("pool")
+    if not UUID_RE.match(text):
+        raise CommandFailed(f"failed to get pool '{text}'")
+    try:
+        pool = ctl.conn.storagePoolLookupByUUIDString(text)
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"failed to get pool '{text}'", err) from err
+    ctl.print(pool.name() + "\n")
+    return True

@@ -1,12 +1,16 @@
-"""Storage Volume: vol-list, vol-info, vol-dumpxml, vol-create-as, vol-delete."""
+"""Storage Volume: vol-list, vol-info, vol-dumpxml, vol-create(-as, -from), vol-clone,
+vol-delete, vol-resize, vol-wipe, vol-key, vol-path, vol-pool, vol-name."""
 
 from __future__ import annotations
 
 import re
 from xml.sax.saxutils import escape
 
+from lxml import etree
+
 from pyvirt.cli.command import DATA, STRING, Opt, command, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.files import read_file
 from pyvirt.cli.parser import Invocation
 from pyvirt.cli.table import format_table, pretty_capacity
 from pyvirt.cli.xpath import select
@@ -146,4 +150,218 @@ def cmd_vol_delete(ctl: Ctl, inv: Invocation) -> bool:
     except ctl.binding.libvirtError as err:
         raise CommandFailed(f"Failed to delete vol {name}", err) from err
     ctl.print_extra(f"Vol {name} deleted\n")
+    return True
+
+
+def find_volume(ctl: Ctl, inv: Invocation, opt: str = "vol", pool_opt: str | None = "pool"):
+    """virshCommandOptVol: by name in the pool named by ``pool_opt``, else by key,
+    else by path; the hint names ``pool_opt`` when it was not given."""
+    text = inv.get(opt)
+    lv = ctl.binding
+    pool = ctl.pool(inv, pool_opt) if pool_opt and inv.has(pool_opt) else None
+    tries = []
+    if pool is not None:
+        tries.append(lambda: pool.storageVolLookupByName(text))
+    tries += [lambda: ctl.conn.storageVolLookupByKey(text),
+              lambda: ctl.conn.storageVolLookupByPath(text)]
+    last: Exception | None = None
+    for attempt in tries:
+        try:
+            return attempt()
+        except lv.libvirtError as err:
+            last = err
+    hint = f", specifying --{pool_opt} might help" if pool_opt and pool is None else ""
+    raise CommandFailed(f"failed to get vol '{text}'{hint}", last)
+
+
+def _create_flags(ctl: Ctl, inv: Invocation) -> int:
+    lv = ctl.binding
+    flags = 0
+    for opt, const in (("prealloc-metadata", "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA"),
+                       ("reflink", "VIR_STORAGE_VOL_CREATE_REFLINK"),
+                       ("validate", "VIR_STORAGE_VOL_CREATE_VALIDATE")):
+        if inv.has(opt):
+            flags |= getattr(lv, const)
+    return flags
+
+
+_PREALLOC = flag("prealloc-metadata", "preallocate metadata (for qcow2 instead of full "
+                 "allocation)")
+_REFLINK = flag("reflink", "use btrfs COW lightweight copy")
+_VALIDATE = flag("validate", "validate the XML against the schema")
+
+
+@command("vol-create", GRP, "create a vol from an XML file", "Create a vol.",
+         Opt("pool", DATA, "pool name", required=True),
+         Opt("file", DATA, "file containing an XML vol description", required=True),
+         _PREALLOC, _VALIDATE)
+def cmd_vol_create(ctl: Ctl, inv: Invocation) -> bool:
+    pool = ctl.pool(inv)
+    path = inv.get("file")
+    xml = read_file(path)
+    try:
+        vol = pool.createXML(xml, _create_flags(ctl, inv))
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"Failed to create vol from {path}", err) from err
+    ctl.print_extra(f"Vol {vol.name()} created from {path}\n")
+    return True
+
+
+@command("vol-create-from", GRP, "create a vol, using another volume as input",
+         "Create a vol from an existing volume.",
+         Opt("pool", DATA, "pool name or uuid", required=True),
+         Opt("file", DATA, "file containing an XML vol description", required=True),
+         Opt("vol", DATA, "vol name, key or path", required=True),
+         Opt("inputpool", STRING, "pool name or uuid of the input volume's pool"),
+         _PREALLOC, _REFLINK, _VALIDATE)
+def cmd_vol_create_from(ctl: Ctl, inv: Invocation) -> bool:
+    pool = ctl.pool(inv)
+    path = inv.get("file")
+    source = find_volume(ctl, inv, "vol", "inputpool")
+    xml = read_file(path)
+    try:
+        vol = pool.createXMLFrom(xml, source, _create_flags(ctl, inv))
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"Failed to create vol from {path}", err) from err
+    ctl.print_extra(f"Vol {vol.name()} created from input vol {source.name()}\n")
+    return True
+
+
+def clone_xml(xml: str, name: str) -> str:
+    """The volume's XML with a new <name>, serialised as libxml2 does (no newline)."""
+    root = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False,
+                                                          no_network=True))
+    node = root.find("name")
+    if node is None:
+        raise CommandFailed("Failed to allocate XML buffer")
+    node.text = name
+    return etree.tostring(root, encoding=str)
+
+
+@command("vol-clone", GRP, "clone a volume.",
+         "Clone an existing volume within the parent pool.",
+         Opt("vol", DATA, "vol name, key or path", required=True),
+         Opt("newname", DATA, "clone name", required=True),
+         Opt("pool", STRING, "pool name or uuid"),
+         _PREALLOC, _REFLINK,
+         flag("print-xml", "print XML document rather than clone the volume"))
+def cmd_vol_clone(ctl: Ctl, inv: Invocation) -> bool:
+    lv = ctl.binding
+    source = find_volume(ctl, inv)
+    try:
+        pool = source.storagePoolLookupByVolume()
+    except lv.libvirtError as err:
+        raise CommandFailed("failed to get parent pool", err) from err
+    newname = inv.get("newname")
+    xml = clone_xml(source.XMLDesc(0), newname)
+    if inv.has("print-xml"):
+        ctl.print(xml)
+        return True
+    try:
+        pool.createXMLFrom(xml, source, _create_flags(ctl, inv))
+    except lv.libvirtError as err:
+        raise CommandFailed(f"Failed to clone vol from {source.name()}", err) from err
+    ctl.print_extra(f"Vol {newname} cloned from {source.name()}\n")
+    return True
+
+
+@command("vol-resize", GRP, "resize a vol",
+         "Resizes a storage volume. This is safe only for storage volumes not in use by an "
+         "active guest.\nSee blockresize for live resizing.",
+         Opt("vol", DATA, "vol name, key or path", required=True),
+         Opt("capacity", DATA, "new capacity for the vol, as scaled integer (default bytes)",
+             required=True),
+         Opt("pool", STRING, "pool name or uuid"),
+         flag("allocate", "allocate the new capacity, rather than leaving it sparse"),
+         flag("delta", "use capacity as a delta to current size, rather than the new size"),
+         flag("shrink", "allow the resize to shrink the volume"))
+def cmd_vol_resize(ctl: Ctl, inv: Invocation) -> bool:
+    lv = ctl.binding
+    vol = find_volume(ctl, inv)
+    flags = 0
+    if inv.has("allocate"):
+        flags |= lv.VIR_STORAGE_VOL_RESIZE_ALLOCATE
+    if inv.has("delta"):
+        flags |= lv.VIR_STORAGE_VOL_RESIZE_DELTA
+    if inv.has("shrink"):
+        flags |= lv.VIR_STORAGE_VOL_RESIZE_SHRINK
+    text = inv.get("capacity").lstrip(" \t\n\r\v\f")
+    if text.startswith("-"):
+        if not inv.has("shrink"):
+            raise CommandFailed("negative size requires --shrink")
+        text = text[1:]
+        flags |= lv.VIR_STORAGE_VOL_RESIZE_DELTA
+    capacity = volume_size(text)
+    how = "by" if flags & lv.VIR_STORAGE_VOL_RESIZE_DELTA else "to"
+    try:
+        vol.resize(capacity, flags)
+    except lv.libvirtError as err:
+        raise CommandFailed(f"Failed to change size of volume '{vol.name()}' {how} {text}",
+                            err) from err
+    ctl.print_extra(f"Size of volume '{vol.name()}' successfully changed {how} {text}\n")
+    return True
+
+
+WIPE_ALGORITHMS = ["zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7",
+                   "pfitzner33", "random", "trim"]
+
+
+@command("vol-wipe", GRP, "wipe a vol",
+         "Ensure data previously on a volume is not accessible to future reads",
+         *vol_opts(), Opt("algorithm", STRING, "perform selected wiping algorithm"))
+def cmd_vol_wipe(ctl: Ctl, inv: Invocation) -> bool:
+    vol = find_volume(ctl, inv)
+    name = inv.get("algorithm") or "zero"
+    if name not in WIPE_ALGORITHMS:
+        raise CommandFailed(f"Unsupported algorithm '{name}'")
+    algorithm = WIPE_ALGORITHMS.index(name)
+    try:
+        if algorithm == 0:
+            vol.wipe(0)
+        else:
+            vol.wipePattern(algorithm, 0)
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"Failed to wipe vol {vol.name()}", err) from err
+    ctl.print_extra(f"Vol {vol.name()} wiped\n")
+    return True
+
+
+@command("vol-key", GRP, "returns the volume key for a given volume name or path", "",
+         Opt("vol", DATA, "volume name or path", required=True),
+         Opt("pool", STRING, "pool name or uuid"))
+def cmd_vol_key(ctl: Ctl, inv: Invocation) -> bool:
+    ctl.print(find_volume(ctl, inv).key() + "\n")
+    return True
+
+
+@command("vol-path", GRP, "returns the volume path for a given volume name or key", "",
+         Opt("vol", DATA, "volume name or key", required=True),
+         Opt("pool", STRING, "pool name or uuid"))
+def cmd_vol_path(ctl: Ctl, inv: Invocation) -> bool:
+    vol = find_volume(ctl, inv)
+    try:
+        path = vol.path()
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(None, err) from err
+    ctl.print(path + "\n")
+    return True
+
+
+@command("vol-pool", GRP, "returns the storage pool for a given volume key or path", "",
+         Opt("vol", DATA, "volume key or path", required=True),
+         flag("uuid", "return the pool uuid rather than pool name"))
+def cmd_vol_pool(ctl: Ctl, inv: Invocation) -> bool:
+    vol = find_volume(ctl, inv, pool_opt=None)
+    try:
+        pool = vol.storagePoolLookupByVolume()
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed("failed to get parent pool", err) from err
+    ctl.print((pool.UUIDString() if inv.has("uuid") else pool.name()) + "\n")
+    return True
+
+
+@command("vol-name", GRP, "returns the volume name for a given volume key or path", "",
+         Opt("vol", DATA, "volume key or path", required=True))
+def cmd_vol_name(ctl: Ctl, inv: Invocation) -> bool:
+    ctl.print(find_volume(ctl, inv, pool_opt=None).name() + "\n")
     return True

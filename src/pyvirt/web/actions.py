@@ -85,10 +85,22 @@ def snapshot_delete(conn: Any, name: str, snap_name: str) -> str:
 
 def check_well_formed(xml: str) -> None:
     """Raise libvirtError (VIR_ERR_XML_DETAIL) when ``xml`` does not parse."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
-        etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+        etree.fromstring(xml.encode(), parser)
     except etree.XMLSyntaxError as err:
-        raise pyvirt.libvirtError(f"XML error: {err}") from None
+        raise pyvirt.libvirtError(f"XML error: {syntax_error_text(err, parser)}") from None
+
+
+def syntax_error_text(err: etree.XMLSyntaxError, parser: etree.XMLParser) -> str:
+    """libxml2's first error as 'line L, column C: message' (lxml's text repeats
+    the position and names '<string>')."""
+    entries = [e for e in parser.error_log if e.level_name in ("FATAL", "ERROR")]
+    if entries:
+        first = entries[0]
+        return f"line {first.line}, column {first.column}: {first.message.strip()}"
+    line, column = err.position if err.position else (1, 1)
+    return f"line {line}, column {column}: {err.msg or 'parse error'}"
 
 
 def domain_save_xml(conn: Any, name: str, xml: str) -> str:

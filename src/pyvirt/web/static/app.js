@@ -46,6 +46,10 @@ const PV = (() => {
       ctx.strokeStyle = line.color;
       ctx.lineWidth = 1.5;
       ctx.stroke();
+      ctx.beginPath();          // the latest sample, visible from the first one on
+      ctx.arc(xs[xs.length - 1] - 2, ys[ys.length - 1], 2, 0, 2 * Math.PI);
+      ctx.fillStyle = line.color;
+      ctx.fill();
     }
   }
 
@@ -56,10 +60,20 @@ const PV = (() => {
     return bytes.toFixed(i ? 1 : 0) + " " + units[i];
   }
 
+  /* The page's rows (and VM heading) by "host/name", indexed once: a stats message
+     for 500 VMs then costs 500 lookups, not 500 scans of the document. */
+  let rowIndex = null;
   function rowsFor(host, name) {
-    return document.querySelectorAll(
-      `[data-host="${host}"] tr[data-domain="${CSS.escape(name)}"], ` +
-      `#domain-head[data-host="${host}"][data-domain="${CSS.escape(name)}"]`);
+    if (!rowIndex) {
+      rowIndex = new Map();
+      document.querySelectorAll("[data-host] tr[data-domain], #domain-head[data-host][data-domain]")
+        .forEach(el => {
+          const key = el.closest("[data-host]").dataset.host + "/" + el.dataset.domain;
+          if (!rowIndex.has(key)) rowIndex.set(key, []);
+          rowIndex.get(key).push(el);
+        });
+    }
+    return rowIndex.get(host + "/" + name) || [];
   }
 
   function setState(el, text, cls) {
