@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from pyvirt.daemon.stream import WireStream
 from pyvirt.drivers.qemu.state_dir import SYSTEM_ROOT_ENV
 
 VIRSH = shutil.which("virsh")
@@ -27,13 +26,6 @@ MiB = 1 << 20
 pytestmark = [pytest.mark.realvirsh,
               pytest.mark.skipif(VIRSH is None,
                                  reason="real virsh (libvirt-clients) not installed")]
-
-#: Without back-pressure on a download stream, pyvirtd queues the whole volume
-#: for the client and drops it past 64 MiB (see the daemon's WireStream).
-NEEDS_BACKPRESSURE = pytest.mark.xfail(
-    not hasattr(WireStream, "has_room"), strict=False,
-    reason="pyvirtd's download stream has no back-pressure yet (WireStream.has_room)")
-
 
 class Daemon:
     """pyvirtd on a unix socket in ``folder``, qemu:///system rooted in it."""
@@ -105,7 +97,6 @@ def pool(daemon):
     return daemon
 
 
-@NEEDS_BACKPRESSURE
 def test_real_virsh_uploads_and_downloads_100mib_sparse_byte_exact(pool, tmp_path):
     src, dst = tmp_path / "src.img", tmp_path / "dst.img"
     sparse_image(src, 100 * MiB)

@@ -191,6 +191,7 @@ class ClientConnection:
         stream = WireStream(header.prog, header.vers, header.proc, header.serial, self._send,
                             lambda fn: self.loop.call_soon_threadsafe(fn),
                             lambda s: self._streams.pop(s.serial, None))
+        stream.backlog = lambda: self.writer.transport.get_write_buffer_size()
         self._streams[header.serial] = stream
         return stream
 

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Largest data packet sent (libvirt's legacy payload size).
 CHUNK = 262144
+#: how much a stream may have queued towards its client before its producer waits
+ROOM_BYTES = 4 << 20
 
 
 class WireStream:
@@ -52,6 +54,9 @@ class WireStream:
         self._finish_cb: Callable[[], Any] | None = None
         self._abort_cb: Callable[[], Any] | None = None
         self._client_finished = False
+        self._queued = 0                     # bytes scheduled but not yet handed to the socket
+        #: bytes waiting in the client's transport buffer (set by the connection)
+        self.backlog: Callable[[], int] = lambda: 0
         self.sent_eof = False
         self.closed = False
 
@@ -167,13 +172,25 @@ class WireStream:
         return encode_message(Header(header.prog, header.vers, header.proc, header.type,
                                      header.serial, status), body)
 
+    def has_room(self) -> bool:
+        """Whether a producer (a volume download) may write more now: at most a few MiB
+        wait between it and the client's socket, so a download never piles up in memory."""
+        return self.closed or (self._queued < ROOM_BYTES and self.backlog() < ROOM_BYTES)
+
     def _emit(self, frame: bytes) -> None:
         """Queue a frame from any thread, after the reply."""
         with self._lock:
             if self._held is not None:
                 self._held.append(frame)
                 return
-        self._schedule(lambda: self._send(frame))
+            self._queued += len(frame)
+
+        def send() -> None:
+            with self._lock:
+                self._queued -= len(frame)
+            self._send(frame)
+
+        self._schedule(send)
 
     def _close(self) -> None:
         if not self.closed:

@@ -348,7 +348,10 @@ def _too_long(path: str, limit: int) -> libvirtError:
 
 # --- download -------------------------------------------------------------------------
 def _room(end: Any) -> bool:
-    pending = getattr(end, "_incoming", None)
+    has_room = getattr(end, "has_room", None)       # pyvirtd's wire stream: bytes queued
+    if has_room is not None:
+        return has_room()
+    pending = getattr(end, "_incoming", None)        # the in-process stream: chunks queued
     return pending is None or len(pending) < _DOWNLOAD_AHEAD
 
 
