@@ -49,7 +49,19 @@ def weight_to_shares(weight: int) -> int:
 
 
 class DomainCgroup:
-    """A domain's group: ``relpath`` below each hierarchy root."""
+    """A domain's group: ``relpath`` below each hierarchy root.
+
+    Subclasses (LXC's container group) narrow what the class attributes name.
+    """
+
+    #: the controllers whose hierarchies hold a directory of this group
+    controllers: tuple[str, ...] = CONTROLLERS
+    #: the v2 controllers switched on for the children of each ancestor
+    v2_enabled: tuple[str, ...] = ("memory", "cpu", "io", "pids")
+    #: where :meth:`pids` looks for cgroup.procs, first found wins
+    pid_controllers: tuple[str, ...] = ("pids", "memory", "cpu")
+    #: whether :meth:`remove` raises when a directory stays (else it moves on)
+    remove_raises: bool = True
 
     def __init__(self, relpath: str, host: Layout | None = None) -> None:
         self.relpath = relpath
@@ -66,7 +78,7 @@ class DomainCgroup:
 
     def directories(self) -> list[Path]:
         seen: list[Path] = []
-        for ctrl in CONTROLLERS:
+        for ctrl in self.controllers:
             path = self.path(ctrl)
             if path is not None and path not in seen:
                 seen.append(path)
@@ -80,12 +92,16 @@ class DomainCgroup:
             except OSError as err:
                 raise error(VIR_ERR_SYSTEM_ERROR, f"Unable to create cgroup '{path}': "
                             f"{err.strerror}", domain=VIR_FROM_CGROUP) from err
-        if self.layout.v2 is not None:
+        if self._uses_v2():
             self._enable_v2_controllers()
+
+    def _uses_v2(self) -> bool:
+        """Whether :meth:`create` switches on v2 controllers for the group."""
+        return self.layout.v2 is not None
 
     def _enable_v2_controllers(self) -> None:
         """v2: turn on the controllers we use for the children of each ancestor."""
-        wanted = [c for c in ("memory", "cpu", "io", "pids") if c in self.layout.v2_controllers]
+        wanted = [c for c in self.v2_enabled if c in self.layout.v2_controllers]
         parts = Path(self.relpath).parts
         for depth in range(len(parts)):
             control = self.layout.v2.joinpath(*parts[:depth]) / "cgroup.subtree_control"
@@ -108,7 +124,7 @@ class DomainCgroup:
                             f"'{path}': {err.strerror}", domain=VIR_FROM_CGROUP) from err
 
     def pids(self) -> list[int]:
-        for ctrl in ("pids", "memory", "cpu"):
+        for ctrl in self.pid_controllers:
             path = self.path(ctrl)
             if path is not None and path.exists():
                 return [int(p) for p in read_text(path / "cgroup.procs").split()]
@@ -125,6 +141,8 @@ class DomainCgroup:
                     break
                 except OSError as err:
                     if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                        if not self.remove_raises:
+                            break
                         raise error(VIR_ERR_SYSTEM_ERROR, f"Unable to remove cgroup "
                                     f"'{path}': {err.strerror}",
                                     domain=VIR_FROM_CGROUP) from err

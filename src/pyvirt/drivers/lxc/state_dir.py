@@ -34,52 +34,29 @@ from pathlib import Path
 from lxml import etree
 
 from pyvirt.conf.xmlbuilder import parse_xml
+from pyvirt.drivers.common.state_dir import DomainFilePaths, create_dirs
 from pyvirt.errors import (
-    VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC, error,
+    VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_FROM_LXC, error,
 )
 
 
 @dataclass(frozen=True)
-class StateDirs:
+class StateDirs(DomainFilePaths):
     config: Path
     run: Path
     log: Path
     #: distinguishes this root's cgroups from another root's ("" for the system layout)
     key: str = ""
 
-    @property
-    def autostart(self) -> Path:
-        return self.config / "autostart"
-
     def create(self) -> None:
-        for path in (self.config, self.autostart, self.run, self.log):
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise error(VIR_ERR_OPERATION_FAILED, f"cannot create directory '{path}': "
-                            f"{err.strerror}", domain=VIR_FROM_LXC) from err
-        try:
-            os.chmod(self.run, 0o700)
-        except OSError:
-            pass
-
-    def config_path(self, name: str) -> Path:
-        return self.config / f"{name}.xml"
-
-    def autostart_path(self, name: str) -> Path:
-        return self.autostart / f"{name}.xml"
-
-    def status_path(self, name: str) -> Path:
-        return self.run / f"{name}.xml"
+        create_dirs((self.config, self.autostart, self.run, self.log), (self.run,),
+                    VIR_FROM_LXC)
 
     def spec_path(self, name: str) -> Path:
         return self.run / f"{name}.spec.json"
 
     def console_path(self, name: str) -> Path:
         return self.run / f"{name}.console"
-
-    def log_path(self, name: str) -> Path:
-        return self.log / f"{name}.log"
 
 
 def dirs_for_root(root: str | os.PathLike[str]) -> StateDirs:

@@ -35,6 +35,7 @@ from pathlib import Path
 from lxml import etree
 
 from pyvirt.conf.xmlbuilder import format_element, parse_xml
+from pyvirt.drivers.common.state_dir import DomainFilePaths, create_dirs
 from pyvirt.errors import (
     VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU, libvirtError, error,
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class StateDirs:
+class StateDirs(DomainFilePaths):
     """The directories of one driver instance (one URI, one root)."""
 
     config: Path        # persistent definitions NAME.xml, autostart/NAME.xml links
@@ -52,10 +53,6 @@ class StateDirs:
     lib: Path           # save/NAME.save (managed save), snapshot/NAME/*.xml
     cache: Path
     log: Path
-
-    @property
-    def autostart(self) -> Path:
-        return self.config / "autostart"
 
     @property
     def save(self) -> Path:
@@ -71,37 +68,14 @@ class StateDirs:
 
     def create(self) -> None:
         """Make every directory (mode 0700 for the ones holding sockets and status)."""
-        for path in self.all():
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise error(VIR_ERR_OPERATION_FAILED,
-                            f"cannot create directory '{path}': {err.strerror}",
-                            domain=VIR_FROM_QEMU) from err
-        for private in (self.run, self.lib):
-            try:
-                os.chmod(private, 0o700)
-            except OSError:
-                pass
+        create_dirs(self.all(), (self.run, self.lib), VIR_FROM_QEMU)
 
     # --- per-domain paths -------------------------------------------------------
-    def config_path(self, name: str) -> Path:
-        return self.config / f"{name}.xml"
-
-    def autostart_path(self, name: str) -> Path:
-        return self.autostart / f"{name}.xml"
-
-    def status_path(self, name: str) -> Path:
-        return self.run / f"{name}.xml"
-
     def monitor_path(self, name: str) -> Path:
         return self.run / f"{name}.monitor"
 
     def pid_path(self, name: str) -> Path:
         return self.run / f"{name}.pid"
-
-    def log_path(self, name: str) -> Path:
-        return self.log / f"{name}.log"
 
     def managed_save_path(self, name: str) -> Path:
         return self.save / f"{name}.save"

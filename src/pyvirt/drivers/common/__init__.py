@@ -1,0 +1,1 @@
+"""Pieces the stateful drivers (QEMU, LXC) share."""
