@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.api._checks import check_nonzero, check_not_none, format_uuid
+from pyvirt.api._checks import check_nonzero, check_not_none
 from pyvirt.api._domain_more import DomainMore
 from pyvirt.api._domain_tuning import DomainTuning
+from pyvirt.api._handle import NamedHandle
 from pyvirt.api._lasterror import recorded
 from pyvirt.api.snapshot import virDomainSnapshot
 from pyvirt.constants import VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_XML_SECURE
@@ -26,7 +27,7 @@ _FROM = VIR_FROM_DOMAIN
 
 
 @recorded
-class virDomain(DomainMore, DomainTuning):  # noqa: N801 - libvirt-python's name
+class virDomain(NamedHandle, DomainMore, DomainTuning):  # noqa: N801 - libvirt-python's name
     """libvirt-python's virDomain over a driver ``DomainRef``."""
 
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
@@ -59,24 +60,8 @@ class virDomain(DomainMore, DomainTuning):  # noqa: N801 - libvirt-python's name
             except libvirtError:      # gone meanwhile: the cached ref stays usable
                 pass
 
-    def __repr__(self) -> str:
-        return f"<pyvirt.virDomain {self._ref.name!r}>"
-
-    def c_pointer(self) -> int:
-        return id(self)
-
-    def connect(self) -> "virConnect":
-        return self._conn
 
     # --- identity ------------------------------------------------------------
-    def name(self) -> str:
-        return self._ref.name
-
-    def UUID(self) -> bytes:  # noqa: N802
-        return bytes(self._ref.uuid)
-
-    def UUIDString(self) -> str:  # noqa: N802
-        return format_uuid(self._ref.uuid)
 
     def ID(self) -> int:  # noqa: N802
         return self._ref.id

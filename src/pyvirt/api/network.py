@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.api._checks import format_uuid
+from pyvirt.api._handle import NamedHandle
 from pyvirt.api._lasterror import recorded
 from pyvirt.errors import VIR_FROM_NETWORK
 
@@ -15,7 +15,7 @@ _FROM = VIR_FROM_NETWORK
 
 
 @recorded
-class virNetwork:  # noqa: N801 - libvirt-python's name
+class virNetwork(NamedHandle):  # noqa: N801 - libvirt-python's name
     """libvirt-python's virNetwork over a driver ``NetworkRef``."""
 
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
@@ -30,23 +30,7 @@ class virNetwork:  # noqa: N801 - libvirt-python's name
         self._conn._check_writable(func, _FROM)
         return self._call(entry, func, *args)
 
-    def __repr__(self) -> str:
-        return f"<pyvirt.virNetwork {self._ref.name!r}>"
 
-    def c_pointer(self) -> int:
-        return id(self)
-
-    def connect(self) -> "virConnect":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
-
-    def UUID(self) -> bytes:  # noqa: N802
-        return bytes(self._ref.uuid)
-
-    def UUIDString(self) -> str:  # noqa: N802
-        return format_uuid(self._ref.uuid)
 
     def XMLDesc(self, flags=0) -> str:  # noqa: N802
         return self._call("network_get_xml_desc", "virNetworkGetXMLDesc", flags)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.api._checks import check_not_none, format_uuid
+from pyvirt.api._checks import check_not_none
+from pyvirt.api._handle import NamedHandle
 from pyvirt.api._lasterror import recorded
 from pyvirt.errors import VIR_ERR_INVALID_STORAGE_VOL, VIR_FROM_STORAGE, error
 
@@ -28,7 +29,7 @@ class _StorageHandle:
 
 
 @recorded
-class virStoragePool(_StorageHandle):  # noqa: N801 - libvirt-python's name
+class virStoragePool(NamedHandle, _StorageHandle):  # noqa: N801 - libvirt-python's name
     """libvirt-python's virStoragePool over a driver ``StoragePoolRef``."""
 
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
@@ -36,23 +37,7 @@ class virStoragePool(_StorageHandle):  # noqa: N801 - libvirt-python's name
         self._ref = _obj
         conn._adopt(self)
 
-    def __repr__(self) -> str:
-        return f"<pyvirt.virStoragePool {self._ref.name!r}>"
 
-    def c_pointer(self) -> int:
-        return id(self)
-
-    def connect(self) -> "virConnect":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
-
-    def UUID(self) -> bytes:  # noqa: N802
-        return bytes(self._ref.uuid)
-
-    def UUIDString(self) -> str:  # noqa: N802
-        return format_uuid(self._ref.uuid)
 
     def XMLDesc(self, flags=0) -> str:  # noqa: N802
         return self._call("storage_pool_get_xml_desc", "virStoragePoolGetXMLDesc", flags)
