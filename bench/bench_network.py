@@ -153,10 +153,43 @@ def _libvirt_side() -> dict | None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --- <bandwidth> on a guest tap: libvirt runs tc once per step, we send netlink -----------
+def _bandwidth_side() -> dict:
+    """Apply a NIC's inbound bandwidth on a veth the way each side does: pyvirt's
+    netlink requests, and libvirt's own tc command lines (the steps this kernel
+    has: libvirt would stop at its sfq step here), clearing in between."""
+    from pyvirt.conf.netdev_bandwidth import Bandwidth, Rate
+    from pyvirt.network import bandwidth, tc
+    rates = Bandwidth(inbound=Rate(average=1000, peak=2000, burst=100))
+    subprocess.run(["ip", "link", "add", "bw0", "type", "veth", "peer", "name", "bw1"],
+                   check=True)
+    subprocess.run(["ip", "link", "set", "bw0", "up"], check=True)
+    skipped = bandwidth.set_bandwidth("bw0", rates)
+    steps = [s.argv for s in tc.bandwidth_plan("bw0", rates) if s.feature not in skipped]
+    ours, theirs = [], []
+    for _ in range(REPEAT * 4):
+        bandwidth.clear_bandwidth("bw0")
+        t0 = time.perf_counter()
+        bandwidth.set_bandwidth("bw0", rates)
+        ours.append(time.perf_counter() - t0)
+        bandwidth.clear_bandwidth("bw0")
+        t0 = time.perf_counter()
+        for argv in tc.clear_argv("bw0"):        # libvirt clears first, ignoring errors
+            subprocess.run(argv, capture_output=True)
+        for argv in steps:
+            subprocess.run(argv, check=True, capture_output=True)
+        theirs.append(time.perf_counter() - t0)
+    return {"ours": ours, "theirs": theirs}
+
+
 def main() -> None:
     if not netns_supported():
         print("needs root and network namespaces")
         return
+    if shutil.which("tc"):
+        shaped = run_in_new_netns(_bandwidth_side, timeout=120)
+        report("guest tap <bandwidth> applied (netlink vs libvirt's tc commands)",
+               shaped["ours"], shaped["theirs"])
     ours = run_in_new_netns(_pyvirt_side, timeout=300)
     theirs = _libvirt_side()
     if theirs is None:

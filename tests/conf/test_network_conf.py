@@ -274,6 +274,12 @@ ERRORS = [
     ("<network><name>x</name><dns><srv service='s' protocol='tcp' target='t' priority='x'/>"
      "</dns></network>", 35, 19,
      "Invalid DNS SRV priority attribute for service 's' in network 'x'"),
+    ("<network><name>x</name><dns><srv service='e' protocol='tcp' target='t' port='0'/>"
+     "</dns></network>", 35, 19,
+     "invalid DNS SRV port attribute for service 'e' in network 'x'"),
+    ("<network><name>x</name><dns><srv service='s' protocol='tcp' target='t' weight='65536'/>"
+     "</dns></network>", 35, 19,
+     "invalid DNS SRV weight attribute for service 's' in network 'x'"),
     ("<network><name>x</name><dns><txt name='a'/></dns></network>", 35, 19,
      "missing required value attribute in DNS TXT record named 'a' of network x"),
     ("<network><name>x</name><dns><txt value='a'/></dns></network>", 35, 19,

@@ -472,3 +472,84 @@ def test_real_qemu_guest_gets_a_lease_through_our_tap():
     assert facts["ping_guest"]
     assert facts["after"] == {"links": ["lo"], "nft_table": False, "dnsmasq": [],
                               "ip_forward": "0"}
+
+
+# --- <bandwidth> with tc -------------------------------------------------------------------
+BANDWIDTH_XML = """<network>
+  <name>shaped</name>
+  <forward mode='nat'/>
+  <bridge name='virbr5' stp='off'/>
+  <bandwidth><inbound average='2000' peak='4000' burst='512'/></bandwidth>
+  <portgroup name='guests' default='yes'>
+    <bandwidth><inbound average='100' peak='200'/></bandwidth>
+  </portgroup>
+  <ip address='192.168.105.1' prefix='24'/>
+</network>"""
+
+
+def _bandwidth(world: World) -> dict:
+    from lxml import etree
+
+    from pyvirt.drivers.network import bandwidth_guest_interface
+    from pyvirt.network.bandwidth import read_bandwidth
+    conn, facts = world.conn, {}
+    ref = conn.network_create_xml(BANDWIDTH_XML, 0)
+    facts["bridge"] = read_bandwidth("virbr5")
+    tap = conn.attach_guest_interface("shaped", "52:54:00:aa:00:01", None, want_fd=False)[0]
+    nic = etree.fromstring("<interface type='network'><source network='shaped'/>"
+                           "</interface>")          # the default portgroup's rates
+    facts["applied"] = bandwidth_guest_interface(nic, tap, network=conn)
+    facts["tap"] = read_bandwidth(tap)
+    floored = conn.attach_guest_interface("shaped", "52:54:00:aa:00:02", None,
+                                          want_fd=False)[0]
+    nic = etree.fromstring("<interface type='network'><mac address='52:54:00:aa:00:02'/>"
+                           "<source network='shaped'/><bandwidth><inbound average='50' "
+                           "floor='300'/></bandwidth></interface>")
+    bandwidth_guest_interface(nic, floored, network=conn)
+    facts["floor_bridge"] = read_bandwidth("virbr5")["classes"]
+    facts["floor_filter"] = subprocess.run(["tc", "filter", "show", "dev", "virbr5"],
+                                           capture_output=True, text=True).stdout
+    conn.detach_guest_interface(floored)
+    facts["floor_after"] = read_bandwidth("virbr5")["classes"]
+    conn.detach_guest_interface(tap)
+    facts["tap_gone"] = not links.link_exists(tap)
+    conn.network_destroy(ref)
+    facts["bridge_gone"] = not links.link_exists("virbr5")
+    policed = BANDWIDTH_XML.replace("<bandwidth><inbound average='2000' peak='4000' "
+                                    "burst='512'/>", "<bandwidth><outbound average='64'/>")
+    try:
+        conn.network_destroy(conn.network_create_xml(policed, 0))
+        facts["policed"] = None
+    except libvirtError as err:
+        facts["policed"] = str(err)
+    facts["after"] = host_leftovers(world)
+    return facts
+
+
+def test_bandwidth_shapes_bridge_and_guest_tap_and_goes_with_them():
+    facts = in_world(_bandwidth)
+    bridge = facts["bridge"]                # hierarchical: 1:1 caps the network, 1:2 default
+    assert bridge["qdiscs"][0][:2] == ("htb", "1:0")
+    assert bridge["classes"]["1:1"]["rate"] == 2_000_000
+    assert bridge["classes"]["1:1"]["ceil"] == 4_000_000
+    assert bridge["classes"]["1:2"]["parent"] == "1:1"
+    assert (bridge["classes"]["1:2"]["rate"], bridge["classes"]["1:2"]["ceil"]) == \
+        (2_000_000, 4_000_000)
+    assert facts["applied"].inbound.average == 100
+    tap = facts["tap"]                      # the guest's inbound: the tap's transmit side
+    assert list(tap["classes"]) == ["1:1"]
+    assert (tap["classes"]["1:1"]["rate"], tap["classes"]["1:1"]["ceil"]) == \
+        (100_000, 200_000)
+    floor = facts["floor_bridge"]           # a guaranteed class on the bridge, MAC-matched
+    assert (floor["1:3"]["parent"], floor["1:3"]["rate"], floor["1:3"]["ceil"]) == \
+        ("1:1", 300_000, 4_000_000)
+    assert floor["1:2"]["rate"] == 4_000_000 - 300_000        # peak less the floors
+    assert "flowid 1:3" in facts["floor_filter"]
+    assert "1:3" not in facts["floor_after"] and facts["floor_after"]["1:2"]["rate"] == \
+        4_000_000
+    assert facts["tap_gone"] and facts["bridge_gone"]
+    # outbound needs tc's police action; where the kernel lacks it the start fails whole
+    if facts["policed"] is not None:
+        assert "CONFIG_NET_ACT_POLICE" in facts["policed"]
+    assert facts["after"]["links"] == ["lo"] and not facts["after"]["dnsmasq"]
+    assert facts["after"]["nft_table"] is False

@@ -56,6 +56,20 @@ LIBVIRT_CASES = {
              "dhcp-authoritative", "dhcp-hostsfile=/run/pv/default.hostsfile",
              "addn-hosts=/run/pv/default.addnhosts"],
             "52:54:00:00:00:04,10.3.0.5,s\n", "10.3.0.50\ta\tb\t\n"),
+    # libvirt 9.0's srv-host lines (captured from libvirtd): a "." target drops the
+    # rest; a later positional value brings the earlier ones' defaults (port 1, prio 0)
+    "srv": ("<network><name>srv</name><dns><srv service='a' protocol='tcp' domain='x.test' "
+            "target='t.x' port='1024' priority='10' weight='10'/><srv service='b' "
+            "protocol='udp' target='.' port='5'/><srv service='c' protocol='tcp' "
+            "target='t.x' priority='3'/><srv service='e' protocol='tcp' target='t.x' "
+            "priority='0' weight='0'/><srv service='f' protocol='tcp' target='t.x' "
+            "weight='7'/></dns><ip address='10.5.0.1' prefix='24'/></network>",
+            ["strict-order", "pid-file=/run/pv/default.pid", "except-interface=lo",
+             "bind-dynamic", "interface=virbr0", "dhcp-option=3", "no-resolv",
+             "ra-param=*,0,0", "srv-host=_a._tcp.x.test,t.x,1024,10,10",
+             "srv-host=_b._udp", "srv-host=_c._tcp,t.x,1,3", "srv-host=_e._tcp,t.x",
+             "srv-host=_f._tcp,t.x,1,0,7", "addn-hosts=/run/pv/default.addnhosts"],
+            "", ""),
     "nodns": ("<network><name>nodns</name><dns enable='no'/><ip address='10.4.0.1' "
               "prefix='24'><dhcp><range start='10.4.0.2' end='10.4.0.3'/><host "
               "mac='52:54:00:00:00:05' name='q' ip='10.4.0.4'/></dhcp></ip></network>",

@@ -1,4 +1,4 @@
-"""A domain's network interfaces: domif-getlink, domif-setlink, domifaddr, and the
+"""A domain's network interfaces: domif-getlink, domif-setlink, domifaddr, domiftune, and the
 network's DHCP leases (net-dhcp-leases)."""
 
 from __future__ import annotations
@@ -160,4 +160,55 @@ def cmd_net_dhcp_leases(ctl: Ctl, inv: Invocation) -> bool:
     ctl.print(format_table(["Expiry Time", "MAC address", "Protocol", "IP address",
                             "Hostname", "Client ID or DUID"], rows,
                            with_header=not ctl.quiet))
+    return True
+
+
+# --- domiftune ----------------------------------------------------------------------------
+def _tune_rate(text: str, direction: str) -> dict[str, int]:
+    """virsh's --inbound/--outbound average,peak,burst,floor as typed parameters."""
+    from pyvirt.cli.ifattach import parse_rate
+    rate = parse_rate(text)
+    average, floor = rate.get("average", 0), rate.get("floor", 0)
+    if direction == "inbound" and not average and not floor and (rate.get("peak")
+                                                                  or rate.get("burst")):
+        raise CommandFailed("either inbound average or floor is mandatory")
+    if direction == "outbound" and not average and (rate.get("peak") or rate.get("burst")):
+        raise CommandFailed("outbound average is mandatory")
+    if direction == "outbound" and floor:
+        raise CommandFailed("outbound floor is unsupported yet")
+    params = {f"{direction}.average": average}
+    for name in ("peak", "burst", "floor"):
+        if rate.get(name):
+            params[f"{direction}.{name}"] = rate[name]
+    return params
+
+
+@command("domiftune", "domain", "get/set parameters of a virtual interface",
+         "Get/set parameters of a domain's virtual interface.",
+         domain_opt(), _interface_opt(),
+         Opt("inbound", STRING, "control domain's incoming traffics"),
+         Opt("outbound", STRING, "control domain's outgoing traffics"),
+         flag("config", "affect next boot"), flag("live", "affect running domain"),
+         flag("current", "affect current domain"))
+def cmd_domiftune(ctl: Ctl, inv: Invocation) -> bool:
+    from pyvirt.cli.domain import _affect_flags
+    lv = ctl.binding
+    flags = _affect_flags(ctl, inv)
+    dom = ctl.domain(inv)
+    device = inv.get("interface")
+    params: dict[str, int] = {}
+    for direction in ("inbound", "outbound"):
+        if inv.get(direction) is not None:
+            params.update(_tune_rate(inv.get(direction), direction))
+    if not params:
+        try:
+            values = dom.interfaceParameters(device, flags)
+        except lv.libvirtError as err:
+            raise CommandFailed("Unable to get interface parameters", err) from err
+        ctl.print("".join(f"{name:<15}: {value}\n" for name, value in values.items()))
+        return True
+    try:
+        dom.setInterfaceParameters(device, params, flags)
+    except lv.libvirtError as err:
+        raise CommandFailed("Unable to set interface parameters", err) from err
     return True

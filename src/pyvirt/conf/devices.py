@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
+from pyvirt.conf.netdev_bandwidth import Bandwidth, normalize_bandwidth, parse_bandwidth
 from pyvirt.conf.xmlbuilder import (
     XMLBuilder, XMLChildProperty, XMLProperty, iter_elements, parse_xml, reorder_attributes,
 )
@@ -421,9 +422,9 @@ class Interface(Device):
     }
     _list_name = "interfaces"
     _allows_boot = True
-    _child_order = ("mac", "source", "vlan", "virtualport", "ip", "route", "script",
-                    "downscript", "backenddomain", "target", "guest", "model", "driver",
-                    "backend", "filterref", "tune", "teaming", "link", "mtu", "bandwidth",
+    _child_order = ("mac", "source", "vlan", "virtualport", "bandwidth", "ip", "route",
+                    "script", "downscript", "backenddomain", "target", "guest", "model",
+                    "driver", "backend", "filterref", "tune", "teaming", "link", "mtu",
                     "coalesce", "rom") + Device._info_order
     # libvirt prints <link>/<mtu> before <boot>; keep that in _child_order above
 
@@ -441,6 +442,15 @@ class Interface(Device):
     link_state = XMLProperty("./link/@state")
     mtu = XMLProperty("./mtu/@size", int)
     filterref = XMLProperty("./filterref/@filter")
+    # <bandwidth> (KiB/s, KiB): checked and printed by conf.netdev_bandwidth
+    bandwidth_inbound_average = XMLProperty("./bandwidth/inbound/@average", int)
+    bandwidth_inbound_peak = XMLProperty("./bandwidth/inbound/@peak", int)
+    bandwidth_inbound_floor = XMLProperty("./bandwidth/inbound/@floor", int)
+    bandwidth_inbound_burst = XMLProperty("./bandwidth/inbound/@burst", int)
+    bandwidth_outbound_average = XMLProperty("./bandwidth/outbound/@average", int)
+    bandwidth_outbound_peak = XMLProperty("./bandwidth/outbound/@peak", int)
+    bandwidth_outbound_floor = XMLProperty("./bandwidth/outbound/@floor", int)
+    bandwidth_outbound_burst = XMLProperty("./bandwidth/outbound/@burst", int)
 
     #: target names libvirt treats as its own generated ones and drops on parse
     GENERATED_IFNAME_PREFIXES = ("vnet", "macvtap", "macvlan")
@@ -457,6 +467,7 @@ class Interface(Device):
             raise error(VIR_ERR_XML_ERROR,
                         f"interface type='{self.type}' requires a 'source' element",
                         domain=VIR_FROM_DOMAIN)
+        parse_bandwidth(self.node.find("bandwidth"), allow_floor=self.type == "network")
         if self.link_state is not None and self.link_state not in LINK_STATES:
             raise unsupported(f"unknown interface link state '{self.link_state}'")
         if self.model is not None and not re.fullmatch(r"[a-zA-Z0-9_\-,]+", self.model):
@@ -472,6 +483,12 @@ class Interface(Device):
             mac.set("address", parse_mac(mac.get("address")))
         if self.target_dev and self.target_dev.startswith(self.GENERATED_IFNAME_PREFIXES):
             self.target_dev = None
+        normalize_bandwidth(self.node, allow_floor=self.type == "network")
+
+    @property
+    def bandwidth(self) -> Bandwidth | None:
+        """The ``<bandwidth>`` rates (None when unset)."""
+        return parse_bandwidth(self.node.find("bandwidth"), allow_floor=True)
 
     def matches(self, other: Device) -> bool:
         if not isinstance(other, Interface):

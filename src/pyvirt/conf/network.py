@@ -25,6 +25,7 @@ from typing import ClassVar, Iterator
 
 from lxml import etree
 
+from pyvirt.conf.netdev_bandwidth import Bandwidth, normalize_bandwidth, parse_bandwidth
 from pyvirt.conf.xmlbuilder import (
     XMLBuilder, XMLChildProperty, XMLProperty, parse_xml, reorder_attributes,
 )
@@ -503,6 +504,18 @@ class NetworkDef(ShapedBuilder):
         """Raise libvirt's error for the first problem libvirt would report."""
         _NetworkChecker(self).run()
 
+    @property
+    def bandwidth(self) -> Bandwidth | None:
+        """The network's own ``<bandwidth>`` (applied on its bridge), None when unset."""
+        return parse_bandwidth(self.node.find("bandwidth"), allow_floor=False)
+
+    def portgroup_bandwidth(self, name: str | None) -> Bandwidth | None:
+        """``<bandwidth>`` of portgroup ``name``, or of the default portgroup when None."""
+        for group in self.node.findall("portgroup"):
+            if (group.get("name") == name) if name else group.get("default") == "yes":
+                return parse_bandwidth(group.find("bandwidth"), allow_floor=False)
+        return None
+
     # --- adding children ------------------------------------------------------
     def add_ip(self, address: str, prefix: int | None = None, netmask: str | None = None,
                family: str | None = None) -> NetworkIP:
@@ -581,9 +594,15 @@ def _normalize_network(net: NetworkDef) -> None:
     for group in root.findall("portgroup"):
         if group.get("default") != "yes":
             group.attrib.pop("default", None)
+        normalize_bandwidth(group, allow_floor=False)
+    normalize_bandwidth(root, allow_floor=False)
     for ip in net.ips:
         _normalize_ip(ip)
     dns = root.find("dns")
+    for srv in dns.findall("srv") if dns is not None else ():
+        for attr in ("priority", "weight"):     # libvirt keeps 0 as "not given"
+            if srv.get(attr, "").strip() == "0":
+                del srv.attrib[attr]
     if dns is not None and not len(dns) and not dns.attrib:
         root.remove(dns)
 
@@ -684,7 +703,8 @@ class _NetworkChecker:
     def run(self) -> None:
         self._check_name_uuid()
         self._check_root_attrs()
-        for step in (self._check_bridge, self._check_mac, self._check_domain,
+        for step in (self._check_bridge, self._check_mac, self._check_bandwidth,
+                     self._check_domain,
                      self._check_dns, self._check_ips, self._check_routes,
                      self._check_portgroups, self._check_forward, self._check_port,
                      self._check_mtu, self._check_route_gateways):
@@ -804,8 +824,10 @@ class _NetworkChecker:
                 self.fail(VIR_ERR_XML_DETAIL, f"DNS SRV {attr} attribute not permitted "
                                               f"without target for service '{service}' "
                                               f"in network '{name}'")
-            if not _is_uint(value) or int(value) > 65535:
-                self.fail(VIR_ERR_XML_DETAIL, f"Invalid DNS SRV {attr} attribute for "
+            low = 1 if attr == "port" else 0
+            if not _is_uint(value) or not low <= int(value) <= 65535:
+                first = "Invalid" if attr == "priority" else "invalid"
+                self.fail(VIR_ERR_XML_DETAIL, f"{first} DNS SRV {attr} attribute for "
                                               f"service '{service}' in network '{name}'")
 
     def _check_ips(self) -> None:
@@ -937,10 +959,14 @@ class _NetworkChecker:
                                                       f"'{route.get('gateway')}' specified for "
                                                       f"network '{self.name}'")
 
+    def _check_bandwidth(self) -> None:
+        parse_bandwidth(self.root.find("bandwidth"), allow_floor=False)
+
     def _check_portgroups(self) -> None:
         for group in self.root.findall("portgroup"):
             if not group.get("name"):
                 self.fail(VIR_ERR_XML_ERROR, "Missing required name attribute in portgroup")
+            parse_bandwidth(group.find("bandwidth"), allow_floor=False)
 
     def _check_forward(self) -> None:
         forward = self.root.find("forward")

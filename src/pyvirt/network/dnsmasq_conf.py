@@ -175,16 +175,22 @@ def config_text(ndef: Any, bridge: str, files: DnsmasqFiles, *, user: str | None
 
 
 def _srv_record(srv: Any) -> str:
+    """libvirt's srv-host line: a target of "." (service not available) drops the
+    rest; port/priority/weight are positional, so an earlier one left out is
+    written as its default (port 1, priority 0) when a later one is given."""
     name = f"_{srv.service}._{srv.protocol}"
     if srv.domain:
         name += f".{srv.domain}"
     parts = [name]
-    if srv.target:
+    if srv.target and srv.target != ".":
         parts.append(srv.target)
-        for value in (srv.port, srv.priority, srv.weight):
-            if value is None:
-                break
-            parts.append(str(value))
+        port, priority, weight = srv.port or 0, srv.priority or 0, srv.weight or 0
+        if port or priority or weight:
+            parts.append(str(port or 1))
+        if priority or weight:
+            parts.append(str(priority))
+        if weight:
+            parts.append(str(weight))
     return "srv-host=" + ",".join(parts)
 
 

@@ -92,6 +92,27 @@ class FakeHost(HostNetwork):
         self.links[name] = {"kind": "tun", "master": bridge, "mac": mac}
         return name, (None if not want_fd else -1)
 
+    def set_bandwidth(self, name, rates, *, hierarchical, swapped):
+        self._maybe_fail("set_bandwidth")
+        self.links[name]["bandwidth"] = (rates, hierarchical, swapped)
+
+    def clear_bandwidth(self, name):
+        self.calls.append(("clear_bandwidth", name))
+        if name in self.links:
+            self.links[name].pop("bandwidth", None)
+
+    def floor_plug(self, bridge, net, mac, nic, class_id):
+        self._maybe_fail("floor_plug")
+        self.links[bridge].setdefault("floors", {})[class_id] = (mac, nic.floor)
+
+    def floor_unplug(self, bridge, class_id):
+        self.calls.append(("floor_unplug", bridge, class_id))
+        self.links.get(bridge, {}).get("floors", {}).pop(class_id, None)
+
+    def floor_rate(self, bridge, net, rate):
+        self.calls.append(("floor_rate", bridge, rate))
+        self.links[bridge]["free_rate"] = rate
+
     def firewall_add(self, plan):
         self._maybe_fail("firewall_add")
         self.chains |= set(plan.chain_names())

@@ -13,9 +13,11 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from pyvirt.conf.netdev_bandwidth import parse_bandwidth
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC, error,
 )
+from pyvirt.network.bandwidth import set_bandwidth
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class VethPlan:
     guest_name: str      # ethN inside the container
     mac: str
     bridge: str
+    bandwidth: Any = None  # conf.netdev_bandwidth.Bandwidth of the NIC, set on the host end
 
 
 def _run(*argv: str) -> None:
@@ -75,7 +78,8 @@ def plan_interfaces(ddef: Any, bridge_of_network: Callable[[str], str],
         mac = mac_node.get("address") if mac_node is not None else ""
         guest = node.find("guest")
         guest_name = guest.get("dev") if guest is not None and guest.get("dev") else f"eth{index}"
-        plans.append(VethPlan(wanted[index] or next(fresh), guest_name, mac or "", bridge))
+        plans.append(VethPlan(wanted[index] or next(fresh), guest_name, mac or "", bridge,
+                              parse_bandwidth(node.find("bandwidth"), allow_floor=True)))
     return plans
 
 
@@ -93,6 +97,8 @@ def plug_veth(plan: VethPlan, pid: int) -> None:
         _run(*inside, peer, "name", plan.guest_name)
         _run(*inside, plan.guest_name, "up")
         _run(*inside, "lo", "up")
+        if plan.bandwidth is not None and not plan.bandwidth.empty:
+            set_bandwidth(plan.host_name, plan.bandwidth, hierarchical=False, swapped=True)
     except Exception:
         delete_veth(plan.host_name)
         raise

@@ -12,7 +12,9 @@ running network and returns ``(tap_name, tap_fd_or_None, bridge)``;
 type='bridge'>``); :func:`detach_guest_interface` removes such a tap.
 :func:`filter_guest_interface` installs the traffic filter an interface's
 ``<filterref>`` asks for (see :mod:`pyvirt.network.nwfilter`); detaching a tap
-removes its filter too.
+removes its filter too. :func:`bandwidth_guest_interface` puts the NIC's
+``<bandwidth>`` (or its network portgroup's) on its tap or veth with tc
+(libvirt's layout, see :mod:`pyvirt.network.tc`); the qdiscs go with the device.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from pyvirt.drivers.network import guests as _guests
 from pyvirt.drivers.network.driver import NetworkDriver
 from pyvirt.drivers.network.host import HostNetwork
 from pyvirt.drivers.network.state import NetworkDriverState
+from pyvirt.conf.netdev_bandwidth import Bandwidth, parse_bandwidth
 from pyvirt.errors import VIR_ERR_INTERNAL_ERROR, VIR_FROM_NETWORK, error
+from pyvirt.network import bandwidth as _bandwidth
 from pyvirt.network import bridge as _links
 from pyvirt.network import nwfilter as _nwfilter
 from pyvirt.network import tap as _tap
@@ -122,6 +126,46 @@ def filter_guest_interface(nic, tap_name: str, *, network: NetworkDriver | None 
     return _nwfilter.bind_interface(nic, tap_name, ips=ips)
 
 
+def guest_bandwidth(nic, *, network: NetworkDriver | None = None) -> Bandwidth | None:
+    """The bandwidth a guest NIC (an ``<interface>`` lxml element) runs with: its own
+    ``<bandwidth>``, else for ``type='network'`` its portgroup's (the named one or
+    the network's default portgroup), as libvirt's actual bandwidth."""
+    own = parse_bandwidth(nic.find("bandwidth"), allow_floor=True)
+    if own is not None or nic.get("type") != "network":
+        return own
+    source = nic.find("source")
+    if source is None:
+        return None
+    with _STATES_LOCK:     # (a caller's stand-in connection without a state: none)
+        states = ([network.state] if hasattr(network, "state") else []) \
+            if network is not None else list(_STATES.values())
+    for state in states:
+        net = state.nets.find_by_name(source.get("network"))
+        if net is not None:
+            return net.definition.portgroup_bandwidth(source.get("portgroup"))
+    return None
+
+
+def bandwidth_guest_interface(nic, ifname: str, *, network: NetworkDriver | None = None
+                              ) -> Bandwidth | None:
+    """Apply the NIC's bandwidth (:func:`guest_bandwidth`) on its host-side device
+    ``ifname`` (a tap or the host end of a veth: the guest's inbound is that
+    device's transmit side, libvirt's "swapped"); an inbound ``floor`` of a
+    ``type='network'`` NIC also gets its guaranteed class on the network's bridge
+    (removed when the tap is detached). Returns what was applied."""
+    rates = guest_bandwidth(nic, network=network)
+    if rates is None or rates.empty:
+        return rates
+    source, mac = nic.find("source"), nic.find("mac")
+    if rates.inbound is not None and rates.inbound.floor and nic.get("type") == "network" \
+            and source is not None and mac is not None:
+        # the network's side first, as libvirt's port allocation (checks, then class)
+        _connection(network).plug_guest_floor(source.get("network"), ifname,
+                                              mac.get("address"), rates.inbound)
+    _bandwidth.set_bandwidth(ifname, rates, hierarchical=False, swapped=True)
+    return rates
+
+
 def detach_guest_interface(tap_name: str, *, network: NetworkDriver | None = None) -> None:
     """Remove a tap made by either attach function (no error when already gone),
     and its traffic filter if it had one."""
@@ -135,5 +179,6 @@ def detach_guest_interface(tap_name: str, *, network: NetworkDriver | None = Non
 
 
 __all__ = ["open_network", "close_state", "attach_guest_interface",
-           "attach_bridge_interface", "detach_guest_interface", "filter_guest_interface", "NetworkDriver",
+           "attach_bridge_interface", "detach_guest_interface", "filter_guest_interface",
+           "guest_bandwidth", "bandwidth_guest_interface", "NetworkDriver",
            "NetworkDriverState", "HostNetwork"]

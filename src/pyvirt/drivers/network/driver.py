@@ -23,6 +23,7 @@ from pyvirt.errors import (
     VIR_ERR_NO_NETWORK, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
     VIR_FROM_NETWORK, error, libvirtError,
 )
+from pyvirt.security.paths import check_ifname, check_name
 from pyvirt.network import dnsmasq
 from pyvirt.objects import numbers as n
 from pyvirt.objects.network_obj import NetworkObj
@@ -115,6 +116,9 @@ class NetworkDriver(NetworkConnection):
     # --- definitions ------------------------------------------------------------------
     def _prepare(self, xml: str) -> Any:
         ndef = parse_definition(xml)
+        check_name("network", ndef.name)           # dnsmasq files, status, config
+        if ndef.bridge_name and "%d" not in ndef.bridge_name:
+            check_ifname(ndef.bridge_name)
         _check_single_ipv4_dhcp(ndef)
         if (ndef.forward_mode or "none") in ("none", "nat", "route", "open"):
             same = self.state.nets.find_by_name(ndef.name)
@@ -365,6 +369,11 @@ class NetworkDriver(NetworkConnection):
         with self.state.lock:
             return guests.attach(self.state, self.find_by_name(network_name), mac,
                                  ifname_hint, want_fd=want_fd)
+
+    def plug_guest_floor(self, network_name: str, tap: str, mac: str, floor) -> None:
+        """Guarantee a plugged NIC its inbound ``floor`` (a Rate) on the network's bridge."""
+        with self.state.lock:
+            guests.plug_floor(self.state, self.find_by_name(network_name), tap, mac, floor)
 
     def detach_guest_interface(self, tap_name: str) -> bool:
         """Remove a tap made by :meth:`attach_guest_interface`; False if not ours."""

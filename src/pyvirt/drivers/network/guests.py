@@ -1,19 +1,26 @@
-"""What guests see of a network: taps plugged into its bridge, and its DHCP leases.
+"""What guests see of a network: taps plugged into its bridge (and the guaranteed
+``floor`` classes of their NICs on it), and its DHCP leases.
 
 Called with the driver state's lock held (from ``NetworkDriver``).
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import time
 from typing import Any
 
 from pyvirt.drivers.network.state import NetworkDriverState
+from pyvirt.conf.netdev_bandwidth import Rate
 from pyvirt.errors import (
-    VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NETWORK, error,
+    VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_INVALID, VIR_ERR_OPERATION_UNSUPPORTED,
+    VIR_FROM_NETWORK, error,
 )
-from pyvirt.network import dnsmasq
+from pyvirt.network import dnsmasq, tc
 from pyvirt.objects.network_obj import NetworkObj
+
+log = logging.getLogger(__name__)
 
 IP_ADDR_TYPE_IPV4, IP_ADDR_TYPE_IPV6 = 0, 1
 
@@ -41,6 +48,43 @@ def attach(state: NetworkDriverState, net: NetworkObj, mac: str, ifname_hint: st
     return tap, fd, runtime.bridge
 
 
+def plug_floor(state: NetworkDriverState, net: NetworkObj, tap: str, mac: str,
+               floor: Rate) -> None:
+    """libvirt's networkPlugBandwidth for a NIC with an inbound ``floor``: checked
+    against the network's inbound QoS, then a class of its own on the bridge and
+    class 1:2 lowered to what is left (its failure only logged, as libvirt)."""
+    runtime = state.runtime[net.uuid]
+    rates = net.definition.bandwidth
+    if rates is None or rates.inbound is None:
+        raise error(VIR_ERR_OPERATION_UNSUPPORTED, "Invalid use of 'floor' on interface "
+                    f"with MAC address {mac} - network '{net.name}' has no inbound QoS set",
+                    domain=VIR_FROM_NETWORK)
+    total = sum(f for _, f in runtime.floors.values()) + floor.floor
+    over = tc.floor_check(rates, total)
+    if over is not None:
+        raise error(VIR_ERR_OPERATION_INVALID, f"Cannot plug '{mac}' interface into "
+                    f"'{runtime.bridge}' because it would overcommit '{over[1]}' on "
+                    f"network '{net.name}'", domain=VIR_FROM_NETWORK)
+    used = {class_id for class_id, _ in runtime.floors.values()}
+    class_id = next(i for i in itertools.count(3) if i not in used)
+    state.host.floor_plug(runtime.bridge, rates, mac, floor, class_id)
+    runtime.floors[tap] = (class_id, floor.floor)
+    _update_free_rate(state, net, runtime)
+    state.save_status(net)
+
+
+def _update_free_rate(state: NetworkDriverState, net: NetworkObj, runtime: Any) -> None:
+    rates = net.definition.bandwidth
+    if rates is None or rates.inbound is None or not runtime.bridge:
+        return
+    total = sum(f for _, f in runtime.floors.values())
+    try:
+        state.host.floor_rate(runtime.bridge, rates, tc.floor_free_rate(rates, total))
+    except Exception as err:  # noqa: BLE001 - libvirt only warns here too
+        log.warning("network %s: cannot update the rate of unguaranteed traffic: %s",
+                    net.name, err)
+
+
 def static_ips(net: NetworkObj, mac: str) -> list[str]:
     """The IPv4 addresses of the network's static DHCP hosts for ``mac`` (what
     nwfilter's clean-traffic lets the guest send from)."""
@@ -58,8 +102,13 @@ def detach(state: NetworkDriverState, tap: str) -> bool:
     for uuid, runtime in state.runtime.items():
         if tap in runtime.ports:
             del runtime.ports[tap]
-            state.host.delete_link(tap)
             net = state.nets.find_by_uuid(uuid)
+            floor = runtime.floors.pop(tap, None)
+            if floor is not None and runtime.bridge:
+                state.host.floor_unplug(runtime.bridge, floor[0])
+                if net is not None:
+                    _update_free_rate(state, net, runtime)
+            state.host.delete_link(tap)
             if net is not None:
                 state.save_status(net)
             return True

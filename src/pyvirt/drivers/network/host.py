@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 from pyvirt.network import bridge as links
-from pyvirt.network import dnsmasq, firewall, forwarding, tap
+from pyvirt.conf.netdev_bandwidth import Bandwidth, Rate
+from pyvirt.network import bandwidth, dnsmasq, firewall, forwarding, tap
 
 
 class HostNetwork:
@@ -59,6 +60,23 @@ class HostNetwork:
     def create_tap(self, bridge: str, mac: str, hint: str | None, *, want_fd: bool,
                    mtu: int | None) -> tuple[str, int | None]:
         return tap.create_tap_in_bridge(bridge, mac, hint, want_fd=want_fd, mtu=mtu)
+
+    def set_bandwidth(self, name: str, rates: Bandwidth, *, hierarchical: bool,
+                      swapped: bool) -> None:
+        bandwidth.set_bandwidth(name, rates, hierarchical=hierarchical, swapped=swapped)
+
+    def clear_bandwidth(self, name: str) -> None:
+        bandwidth.clear_bandwidth(name)
+
+    def floor_plug(self, bridge: str, net: Bandwidth, mac: str, nic: Rate,
+                   class_id: int) -> None:
+        bandwidth.plug_floor(bridge, net, mac, nic, class_id)
+
+    def floor_unplug(self, bridge: str, class_id: int) -> None:
+        bandwidth.unplug_floor(bridge, class_id)
+
+    def floor_rate(self, bridge: str, net: Bandwidth, rate: int) -> None:
+        bandwidth.update_floor_rate(bridge, net, rate)
 
     # --- firewall and forwarding ------------------------------------------------------
     def firewall_add(self, plan: firewall.FirewallPlan) -> None:

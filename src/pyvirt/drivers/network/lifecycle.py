@@ -2,8 +2,8 @@
 
 :func:`start_network` builds what the network needs in libvirt's order (checks
 first, then bridge, addresses, link up, static routes, firewall, forwarding,
-dnsmasq) and records each step's undo; a failure half-way runs the undo list
-backwards and re-raises, so nothing is left half-created. :func:`stop_network`
+dnsmasq, ``<bandwidth>`` on the bridge) and records each step's undo; a failure
+half-way runs the undo list backwards and re-raises, so nothing is left half-created. :func:`stop_network`
 removes everything a :class:`NetworkRuntime` records, continuing past errors.
 """
 
@@ -41,11 +41,14 @@ class NetworkRuntime:
     forwarding: tuple[str, ...] = ()
     dnsmasq: dnsmasq.DnsmasqProcess | None = None
     ports: dict[str, str] = field(default_factory=dict)   # tap -> guest MAC
+    #: tap -> (class id on the bridge, floor KiB/s) of NICs with a guaranteed floor
+    floors: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def status(self, name: str, live_xml: str) -> StatusRecord:
         return StatusRecord(name=name, network_xml=live_xml, bridge=self.bridge,
                             chains=self.chains, forwarding=self.forwarding,
-                            dnsmasq=self.dnsmasq is not None, ports=dict(self.ports))
+                            dnsmasq=self.dnsmasq is not None, ports=dict(self.ports),
+                            floors=dict(self.floors))
 
 
 class Undo:
@@ -207,6 +210,11 @@ def _build(ndef: NetworkDef, ctx: StartContext, runtime: NetworkRuntime, undo: U
         undo.push(remove_dnsmasq_files, files)
         write_dnsmasq_files(ndef, bridge, files, ctx.dnsmasq_user)
         runtime.dnsmasq = host.dnsmasq_start(ctx.dnsmasq_binary, files)
+        undo.push(runtime.dnsmasq.stop)
+    bandwidth = ndef.bandwidth
+    if bandwidth is not None:    # libvirt's last step: QoS on the bridge, hierarchical
+        undo.push(host.clear_bandwidth, bridge)
+        host.set_bandwidth(bridge, bandwidth, hierarchical=True, swapped=True)
 
 
 def _route_prefix(route: Any) -> int:
@@ -241,4 +249,5 @@ def stop_network(name: str, runtime: NetworkRuntime, ctx: StartContext,
         except Exception:  # noqa: BLE001 - take down the rest regardless
             log.exception("stopping network %s: %s failed", name, func.__name__)
     runtime.ports.clear()
+    runtime.floors.clear()
     runtime.dnsmasq = None

@@ -257,7 +257,8 @@ class NetworkDriverState:
             return
         mode = live.forward_mode or "none"
         runtime = NetworkRuntime(bridge=record.bridge, mode=mode, chains=record.chains,
-                                 forwarding=record.forwarding, ports=dict(record.ports))
+                                 forwarding=record.forwarding, ports=dict(record.ports),
+                                 floors=dict(record.floors))
         files = dnsmasq.DnsmasqFiles(self.dirs.run, record.name)
         if record.dnsmasq:
             runtime.dnsmasq = self.host.dnsmasq_adopt(files)
@@ -282,6 +283,7 @@ class NetworkDriverState:
             self.forwarding.adopt(family)
         runtime.ports = {tap: mac for tap, mac in runtime.ports.items()
                          if self.host.link_exists(tap)}
+        runtime.floors = {tap: f for tap, f in runtime.floors.items() if tap in runtime.ports}
         self.runtime[net.uuid] = runtime
         try:
             self._reattach(net, runtime)

@@ -15,35 +15,20 @@ to and from its XML without I/O.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from pyvirt.conf.xmlbuilder import format_element, parse_xml
+from pyvirt.atomicfile import write_atomic as _write_atomic
 
 log = logging.getLogger(__name__)
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Replace ``path`` with ``text``: old or new after a crash, never half."""
+    _write_atomic(path, text)
 
 
 @dataclass(frozen=True)
@@ -126,6 +111,8 @@ class StatusRecord:
     forwarding: tuple[str, ...] = ()    # families this network needs forwarded
     dnsmasq: bool = False               # whether it runs a dnsmasq
     ports: dict[str, str] = field(default_factory=dict)   # tap -> guest MAC
+    #: tap -> (class id, floor) of guest NICs with a guaranteed floor on the bridge
+    floors: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: Written before the host is touched: a crash half-way leaves a record that
     #: the next load treats as stale and cleans up.
     starting: bool = False
@@ -144,7 +131,10 @@ def format_status(record: StatusRecord) -> str:
     if record.starting:
         run.set("starting", "yes")
     for tap, mac in sorted(record.ports.items()):
-        etree.SubElement(root, "port", tap=tap, mac=mac)
+        port = etree.SubElement(root, "port", tap=tap, mac=mac)
+        if tap in record.floors:
+            port.set("class", str(record.floors[tap][0]))
+            port.set("floor", str(record.floors[tap][1]))
     root.append(parse_xml(record.network_xml, "(network_status)"))
     return format_element(root)
 
@@ -163,5 +153,7 @@ def parse_status(text: str) -> StatusRecord:
         forwarding=tuple((run.get("forwarding") or "").split()),
         dnsmasq=run.get("dnsmasq") == "yes",
         ports={p.get("tap"): p.get("mac") for p in root.findall("port")},
+        floors={p.get("tap"): (int(p.get("class")), int(p.get("floor", "0")))
+                for p in root.findall("port") if p.get("class")},
         starting=run.get("starting") == "yes",
     )

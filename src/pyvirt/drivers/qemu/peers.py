@@ -180,10 +180,11 @@ def isolate_nic(network: Any, nic: Any, tap: str) -> None:
     """The NIC's traffic filter (``<filterref>``, e.g. clean-traffic) on its tap,
     and ``<port isolated='yes'/>`` on its bridge port (isolated ports reach the
     bridge, never each other). Both go when the tap is removed."""
-    from pyvirt.drivers.network import filter_guest_interface
+    from pyvirt.drivers.network import bandwidth_guest_interface, filter_guest_interface
     from pyvirt.network.bridge import set_port_isolated
 
     filter_guest_interface(nic, tap, network=network)
+    bandwidth_guest_interface(nic, tap, network=network)   # <bandwidth>: tc on the tap
     port = nic.find("port")
     if port is not None and port.get("isolated") == "yes":
         set_port_isolated(tap)
