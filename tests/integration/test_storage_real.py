@@ -357,6 +357,40 @@ def test_logical_volume_device_appears(drv: Any, volume_group: list[str]) -> Non
     drv.storage_pool_destroy(ref)
 
 
+def test_clone_from_a_dir_pool_into_a_logical_pool(drv: Any, volume_group: list[str],
+                                                   tmp_path: Path) -> None:
+    """lvcreate then qemu-img convert into the LV; without device-mapper the clone is
+    refused before any LV is made (the copy itself is then skipped, naming it)."""
+    need(shutil.which("qemu-img") is not None, "qemu-img (apt package qemu-utils) not installed")
+    (tmp_path / "dirpool").mkdir()
+    dir_ref = drv.storage_pool_create_xml(f"<pool type='dir'><name>src</name><target><path>"
+                                          f"{tmp_path / 'dirpool'}</path></target></pool>", 0)
+    src = drv.storage_vol_create_xml(dir_ref, "<volume><name>s.qcow2</name><capacity unit='M'>"
+                                              "6</capacity><target><format type='qcow2'/>"
+                                              "</target></volume>")
+    lv_ref = drv.storage_pool_create_xml(logical_xml(volume_group),
+                                         libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+    try:
+        if not lvm.device_mapper_available():
+            with pytest.raises(libvirt.libvirtError) as err:
+                drv.storage_vol_create_xml_from(lv_ref, "<volume><name>c</name></volume>",
+                                                src, 0)
+            assert err.value.get_error_code() == libvirt.VIR_ERR_OPERATION_UNSUPPORTED
+            assert "device-mapper (/dev/mapper/control) absent" in str(err.value)
+            assert drv.storage_pool_list_all_volumes(lv_ref) == []
+            pytest.skip("device-mapper (/dev/mapper/control) absent: LV activation "
+                        "impossible, so no copy into an LV")
+        vol = drv.storage_vol_create_xml_from(lv_ref, "<volume><name>c</name></volume>",
+                                              src, 0)
+        assert drv.storage_vol_get_info(vol)[1] >= 6 * MiB
+        with open(drv.storage_vol_get_path(vol), "rb") as handle:
+            assert handle.read(6 * MiB) == bytes(6 * MiB)     # an empty qcow2 reads as zeros
+        drv.storage_vol_delete(vol, 0)
+    finally:
+        drv.storage_pool_destroy(lv_ref)
+        drv.storage_pool_destroy(dir_ref)
+
+
 # --- netfs pool -------------------------------------------------------------------------------
 def test_netfs_reports_a_kernel_without_nfs(drv: Any, tmp_path: Path) -> None:
     from pyvirt.storage.netfs import nfs_module_available

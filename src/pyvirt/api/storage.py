@@ -122,7 +122,7 @@ class virStoragePool(NamedHandle, _StorageHandle):  # noqa: N801 - libvirt-pytho
 class virStorageVol(_StorageHandle):  # noqa: N801 - libvirt-python's name
     """libvirt-python's virStorageVol over a driver ``StorageVolRef``."""
 
-    streamBufSize = 262144
+    streamBufSize = 262120   # libvirt-python's value
 
     def __init__(self, conn: "virConnect", _obj: Any = None) -> None:
         self._conn = conn

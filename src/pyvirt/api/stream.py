@@ -6,9 +6,17 @@ A local driver never sees the ``virStream``; it gets the stream's
 
 * driver -> application: ``end.write(data)``, then ``end.finish()`` (EOF), or
   ``end.abort(err)`` to make the application's next ``recv`` raise ``err``;
-* application -> driver: ``end.on_data(receive, finish=None, abort=None)``
-  installs callables the driver wants called with each ``send(data)``, on
-  ``finish()`` and on ``abort()``. Data sent before ``on_data`` is buffered.
+* application -> driver: ``end.on_data(receive, finish=None, abort=None,
+  hole=None)`` installs callables the driver wants called with each
+  ``send(data)``, on ``finish()``, on ``abort()`` and with each
+  ``sendHole(length)``. Data sent before ``on_data`` is buffered.
+
+Sparse streams (``VIR_STORAGE_VOL_UPLOAD/DOWNLOAD_SPARSE_STREAM``): the driver
+sets ``end.sparse = True`` when it accepts the flag, then sends holes with
+``end.write_hole(length)``; the application sees them as ``recvFlags(n,
+VIR_STREAM_RECV_STOP_AT_HOLE) == -3`` then ``recvHole()``, or as zeros from a
+plain ``recv``. ``sendHole`` on a stream that is not sparse fails as
+libvirt's client does ("Skipping is not supported with this stream").
 
 A stream no driver has taken yet answers like libvirt's unbound stream:
 ``send``/``recv``/``finish``/``eventAddCallback`` fail with VIR_ERR_NO_SUPPORT
@@ -26,14 +34,40 @@ from pyvirt.api import event as _event
 from pyvirt.api._lasterror import recorded
 from pyvirt.constants import (VIR_STREAM_EVENT_ERROR, VIR_STREAM_EVENT_HANGUP,
                               VIR_STREAM_EVENT_READABLE, VIR_STREAM_EVENT_WRITABLE,
-                              VIR_STREAM_NONBLOCK)
-from pyvirt.errors import (VIR_ERR_INTERNAL_ERROR, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_INVALID,
+                              VIR_STREAM_NONBLOCK, VIR_STREAM_RECV_STOP_AT_HOLE)
+from pyvirt.errors import (VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT,
+                           VIR_ERR_OPERATION_INVALID, VIR_FROM_REMOTE, VIR_FROM_RPC,
                            VIR_FROM_STREAMS, error, libvirtError)
 
 if TYPE_CHECKING:
     from pyvirt.api.connect import virConnect
 
-STREAM_BUF_SIZE = 262144
+#: libvirt-python's virStorageVol.streamBufSize (one legacy RPC payload, 256 KiB - 24)
+STREAM_BUF_SIZE = 262120
+#: what recvFlags answers at a hole with VIR_STREAM_RECV_STOP_AT_HOLE
+AT_HOLE = -3
+
+
+class Hole:
+    """A run of ``length`` zero bytes that travels as a length, not as data."""
+
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hole) and other.length == self.length
+
+    def __repr__(self) -> str:
+        return f"Hole({self.length})"
+
+
+def _bad_flags(flags: int, function: str) -> libvirtError:
+    """virCheckFlags' message (printed without its code's prefix), named as in
+    libvirt's client, which serves every daemon-backed stream."""
+    return libvirtError(f"unsupported flags (0x{flags:x}) in function {function}",
+                        code=VIR_ERR_INVALID_ARG, domain=VIR_FROM_REMOTE)
 
 
 class StreamEnd:
@@ -41,13 +75,17 @@ class StreamEnd:
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
-        self._incoming: deque[bytes] = deque()     # driver -> application
+        self._incoming: deque[bytes | Hole] = deque()     # driver -> application
+        self._hole = 0                                     # hole being read (recvHole)
         self._eof = False
         self._error: libvirtError | None = None
-        self._outgoing: deque[bytes] = deque()     # application -> driver, unclaimed
+        self._outgoing: deque[bytes | Hole] = deque()     # application -> driver, unclaimed
         self._receive: Callable[[bytes], Any] | None = None
         self._on_finish: Callable[[], Any] | None = None
         self._on_abort: Callable[[], Any] | None = None
+        self._on_hole: Callable[[int], Any] | None = None
+        #: holes allowed: set by the driver that accepted a SPARSE_STREAM flag
+        self.sparse = False
         self._listener: Callable[[], None] | None = None
         self.attached = False
         self.finished_by_app = False
@@ -58,6 +96,15 @@ class StreamEnd:
         with self._lock:
             if data:
                 self._incoming.append(bytes(data))
+            self._lock.notify_all()
+        self._notify()
+
+    def write_hole(self, length: int) -> None:
+        """Tell the application ``length`` bytes of hole come next (sparse streams)."""
+        if length <= 0:
+            return
+        with self._lock:
+            self._incoming.append(Hole(length))
             self._lock.notify_all()
         self._notify()
 
@@ -75,18 +122,31 @@ class StreamEnd:
         self._notify()
 
     def on_data(self, receive: Callable[[bytes], Any], finish: Callable[[], Any] | None = None,
-                abort: Callable[[], Any] | None = None) -> None:
+                abort: Callable[[], Any] | None = None,
+                hole: Callable[[int], Any] | None = None) -> None:
         self._receive, self._on_finish, self._on_abort = receive, finish, abort
+        self._on_hole = hole
         while self._outgoing:
-            receive(self._outgoing.popleft())
+            item = self._outgoing.popleft()
+            if isinstance(item, Hole):
+                self._deliver_hole(item.length)
+            else:
+                receive(item)
         if self.finished_by_app and finish is not None:
             finish()
 
     def sent_data(self) -> bytes:
-        """Everything the application sent that no ``on_data`` receiver took."""
-        data = b"".join(self._outgoing)
+        """Everything the application sent that no ``on_data`` receiver took
+        (holes as zeros)."""
+        data = b"".join(bytes(i.length) if isinstance(i, Hole) else i for i in self._outgoing)
         self._outgoing.clear()
         return data
+
+    def _deliver_hole(self, length: int) -> None:
+        if self._on_hole is not None:
+            self._on_hole(length)
+        elif self._receive is not None:        # a driver without holes gets zeros
+            self._receive(bytes(length))
 
     # --- used by virStream ---------------------------------------------------
     def _notify(self) -> None:
@@ -114,13 +174,43 @@ class StreamEnd:
         else:
             self._outgoing.append(data)
 
-    def _app_recv(self, nbytes: int, block: bool) -> bytes | int:
+    def _app_send_hole(self, length: int, flags: int = 0) -> None:
+        if not self.sparse:
+            raise error(VIR_ERR_OPERATION_INVALID, "Skipping is not supported with this stream",
+                        domain=VIR_FROM_RPC)
+        if self._error is not None:
+            raise self._error
+        if self._receive is not None:
+            self._deliver_hole(length)
+        else:
+            self._outgoing.append(Hole(length))
+
+    def _app_recv_hole(self) -> int:
+        """The length of the hole ``recvFlags`` stopped at (0 when none), as
+        libvirt's client: the hole is consumed."""
+        if not self.sparse:
+            raise error(VIR_ERR_OPERATION_INVALID, "Holes are not supported with this stream",
+                        domain=VIR_FROM_RPC)
+        with self._lock:
+            length, self._hole = self._hole, 0
+            return length
+
+    def _app_recv(self, nbytes: int, block: bool, stop_at_hole: bool = False) -> bytes | int:
         with self._lock:
             while True:
                 if self._error is not None:
                     raise self._error
+                if not self._hole and self._incoming and isinstance(self._incoming[0], Hole):
+                    self._hole = self._incoming.popleft().length      # type: ignore[union-attr]
+                if self._hole:
+                    if stop_at_hole:
+                        return AT_HOLE
+                    size = min(nbytes, self._hole)
+                    self._hole -= size
+                    return bytes(size)
                 if self._incoming:
                     chunk = self._incoming.popleft()
+                    assert isinstance(chunk, bytes)
                     if len(chunk) > nbytes:
                         self._incoming.appendleft(chunk[nbytes:])
                         chunk = chunk[:nbytes]
@@ -201,8 +291,25 @@ class virStream:  # noqa: N801 - libvirt-python's name
         return end._app_recv(nbytes, not self._flags & VIR_STREAM_NONBLOCK)  # type: ignore
 
     def recvFlags(self, nbytes: int, flags: int = 0) -> bytes | int:  # noqa: N802
+        """``recv`` with flags: with ``VIR_STREAM_RECV_STOP_AT_HOLE`` a sparse stream
+        answers -3 at a hole (then ``recvHole()`` gives its length) instead of zeros."""
         end = self._bound("virStreamRecvFlags")
-        return end._app_recv(nbytes, not self._flags & VIR_STREAM_NONBLOCK)
+        if flags & ~VIR_STREAM_RECV_STOP_AT_HOLE:
+            raise _bad_flags(flags, "remoteStreamRecvFlags")
+        return end._app_recv(nbytes, not self._flags & VIR_STREAM_NONBLOCK,
+                             bool(flags & VIR_STREAM_RECV_STOP_AT_HOLE))
+
+    def recvHole(self, flags: int = 0) -> int:  # noqa: N802
+        """The length of the hole the last ``recvFlags`` stopped at (sparse streams)."""
+        end = self._bound("virStreamRecvHole")
+        if flags:
+            raise _bad_flags(flags, "remoteStreamRecvHole")
+        return end._app_recv_hole()
+
+    def sendHole(self, length: int, flags: int = 0) -> int:  # noqa: N802
+        """Tell the driver ``length`` bytes of hole come next (sparse streams)."""
+        self._bound("virStreamSendHole")._app_send_hole(length, flags)
+        return 0
 
     def finish(self) -> int:
         end = self._bound("virStreamFinish")
@@ -311,3 +418,52 @@ class virStream:  # noqa: N801 - libvirt-python's name
                 except libvirtError:
                     pass
                 raise
+
+    def sparseRecvAll(self, handler: Callable[["virStream", bytes, Any], Any],  # noqa: N802
+                      holeHandler: Callable[["virStream", int, Any], Any],  # noqa: N803
+                      opaque: Any) -> None:
+        """Receive to end of stream: data to ``handler(stream, data, opaque)``, each
+        hole's length to ``holeHandler(stream, length, opaque)`` (libvirt-python's loop)."""
+        while True:
+            got = self.recvFlags(STREAM_BUF_SIZE, VIR_STREAM_RECV_STOP_AT_HOLE)
+            if got == -2:
+                raise libvirtError("cannot use sparseRecvAll with nonblocking stream")
+            if got == AT_HOLE:
+                length = self.recvHole()
+                ret_hole = holeHandler(self, length, opaque)
+                if isinstance(ret_hole, int) and ret_hole < 0:
+                    self.abort()
+                    raise RuntimeError(f"holeHandler handler returned {ret_hole}")
+                continue
+            if isinstance(got, int):
+                raise ValueError(got)
+            if not isinstance(got, bytes):
+                raise TypeError(type(got))
+            if len(got) == 0:
+                break
+            ret_data = handler(self, got, opaque)
+            if isinstance(ret_data, int) and ret_data < 0:
+                self.abort()
+                raise RuntimeError(f"sparseRecvAll handler returned {ret_data}")
+
+    def sparseSendAll(self, handler: Callable[["virStream", int, Any], Any],  # noqa: N802
+                      holeHandler: Callable[["virStream", Any], Any],  # noqa: N803
+                      skipHandler: Callable[["virStream", int, Any], int],  # noqa: N803
+                      opaque: Any) -> None:
+        """Send to the end of the source: ``holeHandler(stream, opaque)`` says
+        ``[inData, sectionLen]``; holes go as ``sendHole`` then ``skipHandler``,
+        data as ``handler(stream, nbytes, opaque)`` (libvirt-python's loop)."""
+        while True:
+            in_data, section = holeHandler(self, opaque)
+            if not in_data and section > 0:
+                if self.sendHole(section) < 0 or skipHandler(self, section, opaque) < 0:
+                    self.abort()
+                continue
+            want = min(STREAM_BUF_SIZE, section)
+            got = handler(self, want, opaque)
+            if isinstance(got, int) and got < 0:
+                self.abort()
+                raise RuntimeError(f"sparseSendAll handler returned {got}")
+            if not got:
+                break
+            self.send(got)

@@ -129,3 +129,19 @@ class FrameSplitter:
         if pos:
             del buf[:pos]
         return messages
+
+
+# --- stream holes (virnetprotocol.x: virNetStreamHole) ---------------------------------
+_HOLE = struct.Struct(">qI")
+
+
+def encode_stream_hole(length: int, flags: int = 0) -> bytes:
+    """The body of a STREAM_HOLE message: ``hyper length; unsigned int flags``."""
+    return _HOLE.pack(length, flags)
+
+
+def decode_stream_hole(body: bytes) -> tuple[int, int]:
+    """(length, flags) of a STREAM_HOLE body; FrameError when malformed."""
+    if len(body) != _HOLE.size:
+        raise FrameError(f"stream hole of {len(body)} bytes, expected {_HOLE.size}")
+    return _HOLE.unpack(body)

@@ -140,7 +140,10 @@ class PoolBackend:
     def create_volume(self, vdef: Any, flags: int) -> FoundVolume:
         raise self._missing("volume creation")
 
-    def clone_volume(self, vdef: Any, source: VolumeFacts, flags: int) -> FoundVolume:
+    def clone_volume(self, vdef: Any, source: VolumeFacts, flags: int,
+                     progress: Callable[[int, int], Any] | None = None) -> FoundVolume:
+        """A new volume from ``source``; ``progress(done_bytes, total_bytes)`` as the
+        copy goes on (no progress is reported when it is None)."""
         raise self._missing("volume creation")
 
     def delete_volume(self, vol: FoundVolume, flags: int) -> None:
@@ -202,8 +205,8 @@ class PoolBackend:
         return fileops.Upload(vol.facts.path, offset, length, limit, done)
 
     def download(self, vol: FoundVolume, offset: int, length: int, end: Any,
-                 done: Callable[[], Any] | None = None) -> None:
-        fileops.start_download(vol.facts.path, offset, length, end, done)
+                 done: Callable[[], Any] | None = None, sparse: bool = False) -> None:
+        fileops.start_download(vol.facts.path, offset, length, end, done, sparse)
 
 
 #: Parallel qemu-img runs when a pool is refreshed.
@@ -316,7 +319,8 @@ class FileVolumes(PoolBackend):
                 os.unlink(path)
             raise
 
-    def clone_volume(self, vdef: Any, source: VolumeFacts, flags: int) -> FoundVolume:
+    def clone_volume(self, vdef: Any, source: VolumeFacts, flags: int,
+                     progress: Callable[[int, int], Any] | None = None) -> FoundVolume:
         check_flags(flags, VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA,
                     "virStorageBackendVolBuildFromLocal")
         name = vdef.name
@@ -330,15 +334,20 @@ class FileVolumes(PoolBackend):
         mode = int(vdef.target_mode, 8) if vdef.target_mode else 0o600
         try:
             if fmt == "raw" and source.format in ("raw", "iso") and source.vol_type == "file":
-                fileops.copy_file(source.path, path, mode)
+                fileops.copy_file(source.path, path, mode, progress)
                 if capacity > source.capacity:
                     fileops.resize_raw(path, capacity, False)
             else:
                 prealloc = ("metadata" if flags & VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA
                             else None)
                 src_fmt = "raw" if source.format == "iso" else source.format
-                qemu_img.run(qemu_img.convert_argv(source.path, src_fmt, path, fmt,
-                                                   preallocation=prealloc))
+                argv = qemu_img.convert_argv(source.path, src_fmt, path, fmt,
+                                             preallocation=prealloc,
+                                             progress=progress is not None)
+                if progress is None:
+                    qemu_img.run(argv)
+                else:
+                    qemu_img.run_with_progress(argv, source.capacity, progress)
                 os.chmod(path, mode)
                 if capacity > source.capacity:
                     qemu_img.run(qemu_img.resize_argv(path, fmt, capacity))

@@ -12,7 +12,8 @@ import os
 import shlex
 import shutil
 import subprocess
-from typing import Sequence
+import threading
+from typing import Callable, Sequence
 
 from pyvirt.errors import VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, error
 
@@ -53,3 +54,40 @@ def run(argv: Sequence[str], *, input_data: bytes | None = None,
         raise error(VIR_ERR_INTERNAL_ERROR, f"Child process ({describe(full)}) unexpected "
                     f"exit status {done.returncode}{tail}", domain=VIR_FROM_NONE)
     return done
+
+
+def run_reading(argv: Sequence[str], on_output: Callable[[bytes], None], *,
+                timeout: float | None = 3600) -> None:
+    """Run ``argv`` like :func:`run` (same errors), handing its stdout to
+    ``on_output`` as it comes (progress lines). The child is reaped on every path."""
+    full = [find_tool(argv[0]), *argv[1:]]
+    env = dict(os.environ, **_ENV_EXTRA)
+    proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    errors: list[bytes] = []
+    drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()),  # type: ignore
+                             name="stderr", daemon=True)
+    drain.start()
+    try:
+        assert proc.stdout is not None
+        while True:
+            chunk = proc.stdout.read1(4096)
+            if not chunk:
+                break
+            on_output(chunk)
+        returncode = proc.wait(timeout)
+    except subprocess.TimeoutExpired as err:
+        raise error(VIR_ERR_INTERNAL_ERROR, f"Child process ({describe(full)}) timed out",
+                    domain=VIR_FROM_NONE) from err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        drain.join()
+        proc.stdout.close()                                      # type: ignore[union-attr]
+        proc.stderr.close()                                      # type: ignore[union-attr]
+    if returncode != 0:
+        stderr = b"".join(errors).decode(errors="replace").strip()
+        tail = f": {stderr}" if stderr else ""
+        raise error(VIR_ERR_INTERNAL_ERROR, f"Child process ({describe(full)}) unexpected "
+                    f"exit status {returncode}{tail}", domain=VIR_FROM_NONE)

@@ -22,6 +22,8 @@ from pyvirt.errors import (
 from pyvirt.storage import commands
 
 CHUNK = 1024 * 1024
+#: largest piece one copy step moves (a clone reports progress after each)
+COPY_CHUNK = 64 * CHUNK
 STREAM_CHUNK = 256 * 1024
 _ZEROS = bytes(CHUNK)
 #: How many chunks a download may queue ahead of the reader.
@@ -107,22 +109,32 @@ def data_extents(fd: int, start: int, end: int) -> Iterator[tuple[int, int]]:
         pos = hole
 
 
-def copy_range(src: int, dst: int, start: int, end: int) -> None:
-    """Copy the data extents of ``src`` in [start, end) to the same offsets of ``dst``."""
+def copy_range(src: int, dst: int, start: int, end: int,
+               progress: Callable[[int], Any] | None = None) -> None:
+    """Copy the data extents of ``src`` in [start, end) to the same offsets of ``dst``
+    in chunks of at most :data:`COPY_CHUNK`; ``progress(pos)`` is called after each
+    with the offset the copy has reached (holes count as done)."""
     for offset, length in data_extents(src, start, end):
+        if progress is not None:
+            progress(offset)
         done = 0
         while done < length:
             try:
-                moved = os.copy_file_range(src, dst, length - done, offset + done,
-                                           offset + done)
+                moved = os.copy_file_range(src, dst, min(COPY_CHUNK, length - done),
+                                           offset + done, offset + done)
             except OSError as err:
                 if err.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP,
                                      errno.EINVAL):
                     raise
-                moved = _copy_by_reads(src, dst, offset + done, length - done)
+                moved = _copy_by_reads(src, dst, offset + done,
+                                       min(COPY_CHUNK, length - done))
             if moved == 0:
                 return
             done += moved
+            if progress is not None:
+                progress(offset + done)
+    if progress is not None:
+        progress(end)
 
 
 def _copy_by_reads(src: int, dst: int, offset: int, length: int) -> int:
@@ -137,8 +149,10 @@ def _copy_by_reads(src: int, dst: int, offset: int, length: int) -> int:
     return done
 
 
-def copy_file(src_path: str, dst_path: str, mode: int = 0o600) -> None:
-    """A full sparse copy of ``src_path`` as the new file ``dst_path`` (removed on failure)."""
+def copy_file(src_path: str, dst_path: str, mode: int = 0o600,
+              progress: Callable[[int, int], Any] | None = None) -> None:
+    """A full sparse copy of ``src_path`` as the new file ``dst_path`` (removed on
+    failure); ``progress(done_bytes, total_bytes)`` after each chunk."""
     try:
         src = os.open(src_path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as err:
@@ -150,7 +164,8 @@ def copy_file(src_path: str, dst_path: str, mode: int = 0o600) -> None:
             raise system_error(f"cannot create path '{dst_path}'", err) from err
         try:
             size = os.fstat(src).st_size
-            copy_range(src, dst, 0, size)
+            copy_range(src, dst, 0, size,
+                       None if progress is None else (lambda pos: progress(pos, size)))
             os.ftruncate(dst, size)
             os.fsync(dst)
         except OSError as err:
@@ -266,30 +281,55 @@ class Upload:
         finally:
             os.close(src)
 
+    def _check_room(self, nbytes: int) -> None:
+        """Refuse data (or a hole) that would pass the volume's end or ``length``."""
+        if self._closed:
+            raise self._failure or error(VIR_ERR_OPERATION_INVALID, "stream is not open",
+                                         domain=VIR_FROM_STORAGE)
+        if nbytes < 0:
+            raise self._fail(error(VIR_ERR_INVALID_ARG, f"negative hole length {nbytes} in "
+                                   f"upload to '{self.path}'", domain=VIR_FROM_STORAGE))
+        if self.offset + self.written + nbytes > self.limit:
+            raise self._fail(_too_long(self.path, self.limit))
+        if self.length and self.written + nbytes > self.length:
+            raise self._fail(error(VIR_ERR_OPERATION_INVALID, f"upload to '{self.path}' "
+                                   f"sent more than the {self.length} bytes it announced",
+                                   domain=VIR_FROM_STORAGE))
+
+    def _write_at(self, data: bytes | memoryview, pos: int) -> None:
+        view = memoryview(data)
+        while view:
+            got = os.pwrite(self._fd, view, pos)
+            view, pos = view[got:], pos + got
+
     def receive(self, data: bytes) -> None:
         """One chunk from the application."""
         with self._lock:
-            if self._closed:
-                raise self._failure or error(VIR_ERR_OPERATION_INVALID, "stream is not open",
-                                             domain=VIR_FROM_STORAGE)
-            end = self.offset + self.written + len(data)
-            if end > self.limit:
-                raise self._fail(_too_long(self.path, self.limit))
-            if self.length and self.written + len(data) > self.length:
-                raise self._fail(error(VIR_ERR_OPERATION_INVALID, f"upload to '{self.path}' "
-                                       f"sent more than the {self.length} bytes it announced",
-                                       domain=VIR_FROM_STORAGE))
+            self._check_room(len(data))
             try:
-                pos = self.offset + self.written
                 if self._in_place or not _all_zero(data):
-                    view = memoryview(data)
-                    while view:
-                        got = os.pwrite(self._fd, view, pos)
-                        view, pos = view[got:], pos + got
+                    self._write_at(data, self.offset + self.written)
             except OSError as err:
                 raise self._fail(system_error(f"cannot write to volume '{self.path}'",
                                               err)) from err
             self.written += len(data)
+
+    def hole(self, length: int) -> None:
+        """``length`` bytes of hole from a sparse stream: nothing is written to the
+        new file (it stays a hole); a block device gets zeros."""
+        with self._lock:
+            self._check_room(length)
+            try:
+                if self._in_place:
+                    pos, stop = self.offset + self.written, self.offset + self.written + length
+                    while pos < stop:
+                        size = min(CHUNK, stop - pos)
+                        self._write_at(_ZEROS[:size], pos)
+                        pos += size
+            except OSError as err:
+                raise self._fail(system_error(f"cannot write to volume '{self.path}'",
+                                              err)) from err
+            self.written += length
 
     def _fail(self, err: libvirtError) -> libvirtError:
         """Drop the temporary file; the same error answers every later call."""
@@ -356,10 +396,12 @@ def _room(end: Any) -> bool:
 
 
 def start_download(path: str, offset: int, length: int, end: Any,
-                   done: Callable[[], Any] | None = None) -> threading.Thread:
+                   done: Callable[[], Any] | None = None,
+                   sparse: bool = False) -> threading.Thread:
     """Send [offset, offset+length) of ``path`` (0 = to its end) to the stream end
-    ``end`` from a thread: holes go out as zeros without a disk read. ``done`` is
-    called when the thread ends, however it ends."""
+    ``end`` from a thread: holes go out as zeros without a disk read, or with
+    ``sparse`` as one ``end.write_hole(length)`` each (libvirt's STREAM_HOLE).
+    ``done`` is called when the thread ends, however it ends."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as err:
@@ -370,6 +412,11 @@ def start_download(path: str, offset: int, length: int, end: Any,
     def pump() -> None:
         try:
             for start, count, is_data in list(_regions(fd, offset, stop)):
+                if sparse and not is_data:
+                    if not _wait_for_room(end):
+                        return
+                    end.write_hole(count)
+                    continue
                 sent = 0
                 while sent < count:
                     if not _wait_for_room(end):
@@ -403,7 +450,9 @@ def _wait_for_room(end: Any) -> bool:
             return False
         if _room(end):
             return True
-        pause.wait(0.0005)
+        room_delay = getattr(end, "room_delay", None)     # pyvirtd's stream rate limit
+        wait = room_delay() if room_delay is not None else 0.0
+        pause.wait(min(max(wait, 0.0005), 0.05))
 
 
 def _regions(fd: int, start: int, stop: int) -> Iterator[tuple[int, int, bool]]:

@@ -8,8 +8,9 @@ reads what it answers (``qemu-img info --output=json``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from pyvirt.errors import VIR_ERR_INTERNAL_ERROR, VIR_FROM_STORAGE, error
 from pyvirt.storage import commands
@@ -156,3 +157,29 @@ def info(path: str, fmt: str | None = None) -> ImageInfo:
 def run(argv: Sequence[str]) -> None:
     """Run a qemu-img argv built above; failures are libvirt's child-process error."""
     commands.run(argv)
+
+
+_PERCENT = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
+
+
+def parse_progress(text: bytes) -> float | None:
+    """The last percentage in ``qemu-img -p`` output (``    (42.00/100%)\r``)."""
+    found = _PERCENT.findall(text)
+    return float(found[-1]) if found else None
+
+
+def run_with_progress(argv: Sequence[str], total: int,
+                      progress: Callable[[int, int], Any]) -> None:
+    """Run a ``qemu-img convert -p`` argv, reporting ``progress(done_bytes, total)``
+    as qemu-img's percentage moves, and ``(total, total)`` at the end."""
+    last = [-1.0]
+
+    def seen(chunk: bytes) -> None:
+        percent = parse_progress(chunk)
+        if percent is not None and percent != last[0]:
+            last[0] = percent
+            progress(int(total * percent / 100), total)
+
+    commands.run_reading(argv, seen)
+    if last[0] < 100:
+        progress(total, total)

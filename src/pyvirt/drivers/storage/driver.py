@@ -25,8 +25,9 @@ from pyvirt.constants import (
     VIR_STORAGE_POOL_EVENT_STOPPED, VIR_STORAGE_POOL_EVENT_UNDEFINED,
     VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA, VIR_STORAGE_VOL_CREATE_REFLINK,
     VIR_STORAGE_VOL_CREATE_VALIDATE, VIR_STORAGE_VOL_DELETE_WITH_SNAPSHOTS,
-    VIR_STORAGE_VOL_DELETE_ZEROED, VIR_STORAGE_VOL_GET_PHYSICAL, VIR_STORAGE_VOL_RESIZE_ALLOCATE,
-    VIR_STORAGE_VOL_RESIZE_DELTA, VIR_STORAGE_VOL_RESIZE_SHRINK, VIR_STORAGE_XML_INACTIVE,
+    VIR_STORAGE_VOL_DELETE_ZEROED, VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM,
+    VIR_STORAGE_VOL_GET_PHYSICAL, VIR_STORAGE_VOL_RESIZE_ALLOCATE, VIR_STORAGE_VOL_RESIZE_DELTA,
+    VIR_STORAGE_VOL_RESIZE_SHRINK, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM, VIR_STORAGE_XML_INACTIVE,
 )
 from pyvirt.drivers.base import StorageConnection, StoragePoolRef, StorageVolRef
 from pyvirt.drivers.storage import xmlformat
@@ -36,8 +37,10 @@ from pyvirt.errors import (
     VIR_ERR_NO_STORAGE_VOL, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
     VIR_ERR_STORAGE_VOL_EXIST, VIR_FROM_STORAGE, error, libvirtError,
 )
+from pyvirt.security.paths import check_name
 from pyvirt.objects.storage_obj import PoolObj
 from pyvirt.storage.backend import FoundVolume, bare_error, check_flags
+from pyvirt.storage.encryption import check_encryption
 from pyvirt.storage.volfile import VolumeFacts
 
 #: virStoragePoolState / virStorageVolType numbers.
@@ -242,6 +245,7 @@ class StorageDriver(StorageConnection):
     def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
         check_flags(flags, 1, "storagePoolDefineXML")        # VIR_STORAGE_POOL_DEFINE_VALIDATE
         pdef = parse_pool(xml)
+        check_name("pool", pdef.name)               # its config and state files
         pool = self._check_duplicates(pdef)
         _backend(pdef)                           # a type without a backend is refused here
         self.state.store.save_config(pdef.name, pdef.to_xml())
@@ -270,6 +274,7 @@ class StorageDriver(StorageConnection):
         check_flags(flags, 7, "storagePoolCreateXML")
         build_flags = _build_flags(flags)
         pdef = parse_pool(xml)
+        check_name("pool", pdef.name)               # its config and state files
         pool = self._check_duplicates(pdef)
         if pool is not None and pool.active:
             raise error(VIR_ERR_OPERATION_INVALID, f"storage pool '{pool.name}' is already "
@@ -477,10 +482,31 @@ class StorageDriver(StorageConnection):
                         domain=_FROM)
         return found
 
+    @staticmethod
+    def _built_format(pool: PoolObj, vdef: StorageVolDef) -> str:
+        """The format a new volume is made in (an LV is a raw block device)."""
+        if (pool.definition.type or "dir") == "logical":
+            return "raw"
+        return vdef.target_format or "raw"
+
+    def set_clone_progress(self, callback: Callable[[str, str, int, int], Any] | None) -> None:
+        """pyvirt's own hook (libvirt has no clone progress): ``callback(pool, volume,
+        done_bytes, total_bytes)`` while ``createXMLFrom`` copies, from the copying
+        thread, in chunks of at most 64 MiB or each qemu-img percent."""
+        self.state.clone_progress = callback
+
+    def _clone_progress(self, pool: PoolObj, name: str) -> Callable[[int, int], Any] | None:
+        callback = self.state.clone_progress
+        if callback is None:
+            return None
+        return lambda done, total: callback(pool.name, name, done, total)
+
     # --- volumes: create and delete ----------------------------------------------------------
     def _parse_volume(self, pool: PoolObj, xml: str, need_capacity: bool) -> StorageVolDef:
         pool_type = pool.definition.type or "dir"
         vdef = StorageVolDef.from_xml(xml, pool_type=pool_type, need_capacity=need_capacity)
+        check_name("volume", vdef.name,             # a file (or LV) in the pool
+                   target_dir=pool.definition.target_path)
         given_backing_format = vdef.backing_format
         vdef.normalize(pool_type)
         if vdef.backing_path and not given_backing_format:
@@ -499,6 +525,7 @@ class StorageDriver(StorageConnection):
         runtime = self.state.rt(pool)
         if vdef.name in runtime.volumes:
             raise error(VIR_ERR_STORAGE_VOL_EXIST, f"'{vdef.name}'", domain=_FROM)
+        check_encryption(vdef, self._built_format(pool, vdef))
         vol = runtime.backend.create_volume(vdef, flags & VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA)
         runtime.volumes[vol.name] = vol
         self._refresh_sizes(pool)
@@ -521,8 +548,10 @@ class StorageDriver(StorageConnection):
         if self.state.rt(src_pool).in_use.get(source.name):
             raise error(VIR_ERR_OPERATION_INVALID, f"volume '{source.name}' is still in use.",
                         domain=_FROM)
+        check_encryption(vdef, self._built_format(pool, vdef))
         vol = runtime.backend.clone_volume(vdef, source.facts,
-                                           flags & VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA)
+                                           flags & VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA,
+                                           self._clone_progress(pool, vdef.name))
         runtime.volumes[vol.name] = vol
         self._refresh_sizes(pool)
         return self._vref(pool, vol)
@@ -651,7 +680,7 @@ class StorageDriver(StorageConnection):
     @_locked
     def storage_vol_upload(self, ref: StorageVolRef, stream: Any, offset: int, length: int,
                            flags: int = 0) -> None:
-        check_flags(flags, 0, "storageVolUpload")
+        check_flags(flags, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM, "storageVolUpload")
         pool, vol = self._vol(ref)
         self._check_idle(pool, vol)
         release = self._hold(pool, vol)
@@ -674,20 +703,30 @@ class StorageDriver(StorageConnection):
             finally:
                 release()
 
+        def hole(length: int) -> None:
+            try:
+                upload.hole(length)
+            except BaseException:
+                release()
+                raise
+
         def abort() -> None:
             upload.abort()
             release()
 
-        stream.on_data(receive, finish, abort)
+        stream.sparse = bool(flags & VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM)
+        stream.on_data(receive, finish, abort, hole)
 
     @_locked
     def storage_vol_download(self, ref: StorageVolRef, stream: Any, offset: int, length: int,
                              flags: int = 0) -> None:
-        check_flags(flags, 0, "storageVolDownload")
+        check_flags(flags, VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM, "storageVolDownload")
         pool, vol = self._vol(ref)
         release = self._hold(pool, vol)
+        sparse = bool(flags & VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM)
+        stream.sparse = sparse
         try:
-            self.state.rt(pool).backend.download(vol, offset, length, stream, release)
+            self.state.rt(pool).backend.download(vol, offset, length, stream, release, sparse)
         except BaseException:
             release()
             raise

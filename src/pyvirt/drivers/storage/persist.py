@@ -14,36 +14,20 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyvirt.errors import VIR_ERR_SYSTEM_ERROR, VIR_FROM_STORAGE, error
+from pyvirt.atomicfile import write_atomic as _write_atomic
 
 log = logging.getLogger(__name__)
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
     """Replace ``path`` with ``text`` so a crash leaves the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.rename(temp, path)
-        dirfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        _write_atomic(path, text, mode)
     except OSError as err:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
         raise error(VIR_ERR_SYSTEM_ERROR, f"cannot write config file '{path}': "
                     f"{err.strerror}", domain=VIR_FROM_STORAGE) from err
 

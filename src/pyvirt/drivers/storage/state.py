@@ -14,7 +14,7 @@ import os
 import threading
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from pyvirt.conf.storage import StoragePoolDef
 from pyvirt.drivers.storage.persist import PoolStore
@@ -58,6 +58,8 @@ class StorageState:
         self.runtime: dict[bytes, PoolRuntime] = {}
         self.events = EventBroker()
         self.volume_users: VolumeUsers | None = None
+        #: pyvirt's clone progress hook: (pool, volume, done_bytes, total_bytes)
+        self.clone_progress: Callable[[str, str, int, int], Any] | None = None
         self.connections = 0
 
     # --- objects ------------------------------------------------------------------------
