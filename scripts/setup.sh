@@ -19,10 +19,13 @@ cd "$(dirname "$0")/.."
 #   lvm2 e2fsprogs util-linux                  logical and fs storage pools (LVM, mkfs, loop mounts)
 #   chromium chromium-driver                   the web manager's end-to-end browser tests
 #   openssh-server openssh-client              qemu+ssh:// transport tests (sshd in a test namespace)
+#   libsasl2-modules sasl2-bin                 SCRAM logins: the plugin real virsh uses against pyvirtd,
+#                                              saslpasswd2 for the SASL comparison with real libvirtd
 APT_PACKAGES=(python3-venv python3-dev gcc pkg-config libvirt-clients python3-libvirt libvirt-dev
               libvirt-daemon libvirt-daemon-driver-qemu iptables
               qemu-system-x86 qemu-utils busybox-static cpio xz-utils dnsmasq iproute2 nftables
-              lvm2 e2fsprogs util-linux chromium chromium-driver openssh-server openssh-client)
+              lvm2 e2fsprogs util-linux chromium chromium-driver openssh-server openssh-client
+              libsasl2-modules sasl2-bin)
 # npm fetches xterm.js and noVNC for the web manager; install Debian's only where none is on PATH.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()

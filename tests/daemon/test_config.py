@@ -107,6 +107,12 @@ def test_tls_settings_are_read():
     assert (config.key_file, config.cert_file, config.ca_file) == ("/k", "/c", "/a")
     assert config.tls_no_verify_certificate and config.tls_allowed_dn_list == ["CN=*"]
     with pytest.raises(libvirtError):
-        config_from_values({"auth_tls": "sasl"})
+        config_from_values({"auth_tls": "polkit"})     # "sasl" is served (test_sasl_passwd)
     with pytest.raises(libvirtError):
         config_from_values({"tls_allowed_dn_list": "CN=*"})
+
+
+def test_max_stream_rate_is_read_as_a_number(tmp_path):
+    path = tmp_path / "pyvirtd.conf"
+    path.write_text("max_stream_rate = 1048576\n")
+    assert load_config(str(path)).max_stream_rate == 1048576

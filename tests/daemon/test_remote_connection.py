@@ -71,6 +71,14 @@ def test_keepalive_ping_is_answered(conn):
     assert conn.pongs == 1
 
 
+def test_every_message_from_the_daemon_is_a_sign_of_life(conn):
+    before = conn.heard
+    conn.call("CONNECT_GET_TYPE")
+    conn.call("CONNECT_GET_VERSION")
+    assert conn.heard == before + 2          # replies count, not only PONGs
+    assert conn.pongs == 0
+
+
 def test_waiters_fail_when_the_daemon_goes(make_daemon):
     running = make_daemon()
     closed = threading.Event()

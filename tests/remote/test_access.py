@@ -6,7 +6,7 @@ import pytest
 
 from pyvirt.drivers.base import DomainRef
 from pyvirt.errors import VIR_ERR_ACCESS_DENIED, VIR_ERR_CONF_SYNTAX, VIR_FROM_ACCESS, libvirtError
-from pyvirt.remote.access import Identity, object_name, parse_rules
+from pyvirt.remote.access import EVENT_FILTER, Identity, may_see_event, object_name, parse_rules
 
 RULES = """
 # verdict identity permission object
@@ -71,3 +71,18 @@ def test_group_identity_uses_supplementary_groups():
     rules = parse_rules("allow gid:27 domain:read\n")
     assert rules.allowed(Identity(uid=1000, gid=1000, groups={1000, 27}), "domain:read", "x")
     assert not rules.allowed(Identity(uid=1000, gid=1000, groups={1000}), "domain:read", "x")
+
+
+def test_events_are_filtered_by_getattr_on_their_object():
+    rules = parse_rules("deny addr:10.* domain:getattr secret\n"
+                        "deny addr:10.* network:getattr\n"
+                        "allow * *\n")
+    remote, local = Identity(addr="10.0.0.2"), Identity(uid=0)
+    assert not may_see_event(rules, remote, "domain", "secret")
+    assert may_see_event(rules, remote, "domain", "public")
+    assert not may_see_event(rules, remote, "network", "default")
+    assert may_see_event(rules, remote, "storage_pool", "default")
+    assert may_see_event(rules, local, "domain", "secret")
+    assert may_see_event(None, remote, "domain", "secret")      # no rules: every event
+    assert EVENT_FILTER == {"domain": "domain:getattr", "network": "network:getattr",
+                            "storage_pool": "storage_pool:getattr"}

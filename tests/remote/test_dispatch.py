@@ -373,11 +373,13 @@ def test_missing_entry_points_report_the_api_files_error_domain(name, domain):
     assert _api_error_domain(BY_NAME[name]) == domain
 
 
-def test_inline_runs_only_for_never_blocking_tables_and_high_priority_calls():
+def test_inline_runs_only_for_never_blocking_tables_and_their_quick_calls(tmp_path):
     from pyvirt.drivers.base import DriverConnection, HypervisorConnection
+    from pyvirt.security.audit import AuditLog
 
     class Quick(HypervisorConnection):
         calls_never_block = True
+        calls_that_block = frozenset({"domain_save_flags"})
 
     class Plain(HypervisorConnection):
         pass
@@ -386,11 +388,27 @@ def test_inline_runs_only_for_never_blocking_tables_and_high_priority_calls():
     quick = Session(conn=DriverConnection(uri="x:///", hypervisor=Quick()))
     plain = Session(conn=DriverConnection(uri="x:///", hypervisor=Plain()))
     assert dispatcher.runs_inline(quick, 23)           # DOMAIN_LOOKUP_BY_NAME: high
-    assert not dispatcher.runs_inline(quick, 14)       # DOMAIN_GET_XML_DESC: low
+    assert dispatcher.runs_inline(quick, 14)           # DOMAIN_GET_XML_DESC: low, in memory
+    assert dispatcher.runs_inline(quick, 11)           # DOMAIN_DEFINE_XML, not audited
+    assert not dispatcher.runs_inline(quick, 232)      # DOMAIN_SAVE_FLAGS: writes a file
     assert not dispatcher.runs_inline(quick, 316)      # event registration: own handler
     assert not dispatcher.runs_inline(quick, 201)      # streams never
     assert not dispatcher.runs_inline(plain, 23)
+    assert not dispatcher.runs_inline(plain, 14)
     assert not dispatcher.runs_inline(Session(), 3)    # not open yet
+    assert dispatcher.runs_inline(Session(), 66)       # AUTH_LIST: the session only
+    open_args = TABLE.procedures[1].args
+    assert dispatcher.runs_inline(Session(), 1, open_args.encode(
+        {"name": "test:///default", "flags": 0}))      # CONNECT_OPEN: in memory
+    assert not dispatcher.runs_inline(Session(), 1, open_args.encode(
+        {"name": "qemu:///system", "flags": 0}))
+    assert not dispatcher.runs_inline(Session(), 1, b"\0\0")   # garbage: the worker answers
+    assert dispatcher.runs_inline(plain, 60)           # SUPPORTS_FEATURE: the session only
+    assert dispatcher.runs_inline(quick, 2)            # CONNECT_CLOSE of an in-memory driver
+    assert not dispatcher.runs_inline(plain, 2)
+    audited = Dispatcher(audit=AuditLog(str(tmp_path / "audit.log")))
+    assert not audited.runs_inline(quick, 11)          # each audit line is synced to disk
+    assert audited.runs_inline(quick, 23)
 
 
 def test_empty_params_array_is_libvirts_null_check(call):

@@ -196,3 +196,56 @@ def test_struct_takes_tuple_subclasses_positionally():
     Pair = namedtuple("Pair", "x y")
     kind = xdr.Struct("pair", [("a", xdr.Int), ("b", xdr.Int)])
     assert kind.encode(Pair(1, 2)) == words(1, 2)
+
+
+MIXED = xdr.Struct("mixed", [("name", xdr.String(8)), ("uuid", xdr.FixedOpaque(6)),
+                             ("id", xdr.Int), ("size", xdr.UHyper), ("blob", xdr.Opaque(5)),
+                             ("ok", xdr.Bool), ("small", xdr.Short),
+                             ("more", xdr.Optional(xdr.Int))])
+
+
+def field_by_field(kind: xdr.Struct, values: list) -> bytes:
+    buf = bytearray()
+    for (_, ftype), value in zip(kind.fields, values):
+        ftype.pack(buf, value)
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("values", [
+    ["", b"abcdef", 0, 0, b"", False, 0, None],
+    ["vm-ü", b"\0" * 6, -5, 2**64 - 1, b"12345", True, -2, 7],
+    ["12345678", b"uuuuuu", 2**31 - 1, 1024.0, bytearray(b"xy"), 1, 300, None],
+])
+def test_compiled_struct_packer_writes_what_each_field_type_writes(values):
+    assert MIXED.encode(values) == field_by_field(MIXED, values)
+    assert list(MIXED.decode(MIXED.encode(values)).values())[0] == values[0]
+
+
+@pytest.mark.parametrize("index, bad, message", [
+    (0, "123456789", "mixed.name: string<8>: length 9 exceeds maximum 8"),
+    (0, 5, "mixed.name: string<8>: int given for a string"),
+    (1, b"short", "mixed.uuid: opaque[6]: got 5 bytes"),
+    (2, 2**31, "mixed.id: int: 2147483648"),
+    (2, None, "mixed.id: int: None"),
+    (3, 1.5, "mixed.size: unsigned hyper: 1.5"),
+    (4, "text", "mixed.blob: opaque<5>: str given for opaque data"),
+    (4, b"123456", "mixed.blob: opaque<5>: length 6 exceeds maximum 5"),
+    (6, 2**15, "mixed.small: short: 32768 out of range"),
+])
+def test_compiled_struct_packer_fails_like_the_field_types(index, bad, message):
+    values = ["vm", b"abcdef", 1, 2, b"", True, 3, None]
+    values[index] = bad
+    with pytest.raises(xdr.XdrError) as err:
+        MIXED.encode(values)
+    assert str(err.value).startswith(message)
+
+
+def test_struct_packs_objects_of_a_type_seen_before_by_attributes():
+    kind = xdr.Struct("ref", [("name", xdr.String()), ("id", xdr.Int)])
+
+    class Ref:
+        def __init__(self, name, id_):
+            self.name, self.id = name, id_
+    assert kind.encode(Ref("a", 1)) == kind.encode(("a", 1))
+    assert kind.encode(Ref("b", 2)) == kind.encode({"name": "b", "id": 2})
+    assert kind.encode(("c", 3)) == words(1) + b"c\0\0\0" + words(3)

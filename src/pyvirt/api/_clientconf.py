@@ -10,13 +10,20 @@ Two keys matter for picking a URI (as in libvirt's ``virConnectOpenInternal``):
 The file is ``/etc/libvirt/libvirt.conf`` for root, else
 ``$XDG_CONFIG_HOME/libvirt/libvirt.conf`` (``~/.config/libvirt/libvirt.conf``).
 A missing or unreadable file means no aliases and no default.
+
+Also :func:`default_auth`, the credentials callback virsh opens with (the
+credentials themselves come from auth.conf first: see
+:mod:`pyvirt.drivers.remote.auth`).
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
+import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 _ALIAS_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 _STRING = r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\''
@@ -96,3 +103,27 @@ def load_config(path: str | None = None) -> ClientConfig:
             return parse_config(handle.read())
     except OSError:
         return ClientConfig()
+
+
+# --- virsh's default credentials callback -------------------------------------------------
+def default_auth(stdin: Any = None, stdout: Any = None) -> list:
+    """The auth list virsh opens with (libvirt's ``virConnectAuthPtrDefault``):
+    ``openAuth(uri, default_auth(), flags)`` asks on the terminal for what
+    auth.conf does not give: ``Please enter your authentication name: `` (a line
+    of stdin) and ``Please enter your password: `` (no echo on a tty)."""
+    from pyvirt.constants import VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE
+
+    def ask(creds: list, _cbdata: Any) -> int:
+        reader = stdin or sys.stdin
+        writer = stdout or sys.stdout
+        for cred in creds:
+            prompt = f"{cred[1]}: "
+            if cred[0] == VIR_CRED_PASSPHRASE and reader is sys.stdin and reader.isatty():
+                cred[4] = getpass.getpass(prompt)
+                continue
+            writer.write(prompt)
+            writer.flush()
+            cred[4] = reader.readline().rstrip("\r\n")
+        return 0
+
+    return [[VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE], ask, None]

@@ -51,7 +51,7 @@ class virConnect(ConnectDomains, ConnectNetworks, ConnectStorage,  # noqa: N801
         self._closed = _obj is None
         self._driver_closed = _obj is None
         self._refs = 0
-        self._refs_lock = threading.Lock()
+        self._refs_lock = threading.RLock()   # a GC finalizer may re-enter
         self._event_queue: EventDispatchQueue | None = None
         self._event_lock = threading.Lock()
         self._legacy_lifecycle: dict[Any, int] = {}
@@ -312,9 +312,12 @@ def openReadOnly(name=None) -> virConnect:  # noqa: N802
 
 @recorded_function
 def openAuth(uri: str, auth: list, flags: int = 0) -> virConnect:  # noqa: N802
-    """Open with an auth description ``[credtypes, callback, cbdata]`` (local
-    drivers need no credentials, so the callback is not called)."""
-    return _open(uri, flags)
+    """Open with an auth description ``[credtypes, callback, cbdata]``: a daemon
+    that asks for SASL gets the credentials from libvirt's auth.conf, then from
+    ``callback(creds, cbdata)`` (local drivers need none: it is not called)."""
+    from pyvirt.drivers.remote.auth import supplied
+    with supplied(auth):
+        return _open(uri, flags)
 
 
 @recorded_function

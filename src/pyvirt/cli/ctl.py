@@ -100,10 +100,11 @@ class Ctl:
             # virsh reports errors itself; silence the binding's default printer.
             lv.registerErrorHandler(_quiet_error_handler, None)
         start_event_loop(lv)
-        if self.readonly:
-            self.conn = lv.openReadOnly(self.uri)
-        else:
-            self.conn = lv.open(self.uri)
+        # virsh opens with its default auth callback: a SASL daemon's credentials come
+        # from auth.conf, else are asked for on the terminal
+        from pyvirt.api._clientconf import default_auth
+        flags = lv.VIR_CONNECT_RO if self.readonly else 0
+        self.conn = lv.openAuth(self.uri, default_auth(), flags)
         if self.keepalive is not None:
             try:
                 self.conn.setKeepAlive(*self.keepalive)

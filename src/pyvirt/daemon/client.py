@@ -4,7 +4,9 @@ The asyncio side only moves bytes: :class:`FrameSplitter` cuts messages,
 headers are checked, calls go to a worker pool (high-priority procedures to
 their own small pool, as libvirtd does) so a long driver call never blocks
 this or any other client, and at most ``max_client_requests`` calls of one
-client run at once (the next frame is not read until one finishes). The
+client run at once; as many more wait in order, and only past that is
+reading paused. So keepalive PINGs are read and answered while calls run, and
+a silence is not counted against a client that waits for our replies. The
 exception: high-priority calls into a driver table that declares
 ``calls_never_block`` (an in-memory driver) run right on the loop, saving
 two thread hops per call.
@@ -16,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from concurrent.futures import Executor, Future
 
 from pyvirt.daemon.stream import WireStream
 from pyvirt.errors import VIR_ERR_RPC, VIR_FROM_RPC, error
 from pyvirt.remote.access import AccessRules, Identity
+from pyvirt.remote.sasl import AuthGate
 from pyvirt.remote.dispatch import Dispatcher
 from pyvirt.remote.session import Session
 from pyvirt.remote.shapes import encode_error
@@ -44,7 +48,8 @@ class ClientConnection:
                  dispatcher: Dispatcher, workers: Executor, prio_workers: Executor,
                  readonly: bool, secure: bool, max_requests: int = 5,
                  keepalive_interval: int = 5, keepalive_count: int = 5, name: str = "client",
-                 identity: Identity | None = None, access: AccessRules | None = None):
+                 identity: Identity | None = None, access: AccessRules | None = None,
+                 auth: AuthGate | None = None):
         self.reader = reader
         self.writer = writer
         self.name = name
@@ -54,13 +59,19 @@ class ClientConnection:
         self.loop = asyncio.get_running_loop()
         self.session = Session(readonly=readonly, secure=secure, send_event=self._event_from_thread,
                                identity=identity or Identity(), access=access)
-        self._slots = asyncio.Semaphore(max_requests)
+        self._max_requests = max(max_requests, 1)
+        self._running = 0                   # calls started and not yet answered
+        self._waiting: deque[tuple[Header, bytes]] = deque()   # read, not started
+        self._room = asyncio.Event()        # set while reading may go on
+        self._room.set()
         self._calls: set[Future] = set()
         self._closed = False
         self._keepalive_interval = keepalive_interval
         self._keepalive_count = keepalive_count
         self._last_heard = time.monotonic()
         self._streams: dict[int, WireStream] = {}
+        #: the listener's authentication (auth_unix_rw, auth_tls...): SASL state
+        self.auth = auth or AuthGate("none")
 
     # --- lifecycle -----------------------------------------------------------------
     async def serve(self) -> None:
@@ -79,6 +90,9 @@ class ClientConnection:
                     break
                 for message in messages:
                     await self._handle(message)
+                while len(self._waiting) > self._max_requests and not self._closed:
+                    self._room.clear()      # a flood: stop reading until calls finish
+                    await self._room.wait()
         except (OSError, asyncio.IncompleteReadError):   # reset, TLS error...
             pass
         finally:
@@ -89,6 +103,7 @@ class ClientConnection:
         if self._closed:
             return
         self._closed = True
+        self._room.set()                    # the reader may be paused on a flood
         for call in list(self._calls):
             call.cancel()
         for stream in list(self._streams.values()):
@@ -97,6 +112,9 @@ class ClientConnection:
             self.writer.close()
         except Exception:  # already gone
             pass
+        if self.session.conn is None or self.dispatcher.runs_inline(self.session, 2):
+            self.session.close()        # closed by CONNECT_CLOSE already, or in memory
+            return
         try:
             await self.loop.run_in_executor(self.prio_workers, self.session.close)
         except RuntimeError:            # pools already shut down: the daemon is stopping
@@ -120,10 +138,13 @@ class ClientConnection:
             return
         if header.type in (MessageType.STREAM, MessageType.STREAM_HOLE):
             stream = self._streams.get(header.serial)
-            if stream is None or header.type == MessageType.STREAM_HOLE:
+            if stream is None:
                 log.debug("%s: dropping stream packet for serial %d", self.name, header.serial)
                 return
-            stream.client_packet(header.status, message.body)
+            if header.type == MessageType.STREAM_HOLE:
+                stream.client_hole(message.body)
+            else:
+                stream.client_packet(header.status, message.body)
             return
         if header.type == MessageType.CALL_WITH_FDS:
             # fd passing is not served; libvirtd drops a client whose fds are missing
@@ -138,33 +159,49 @@ class ClientConnection:
                                            f"Unexpected message status {header.status}",
                                            domain=VIR_FROM_RPC))
             return
-        await self._slots.acquire()
-        self._start_call(header, message.body)
+        self._waiting.append((header, message.body))
+        self._start_waiting()
 
-    def _start_call(self, header: Header, body: bytes) -> None:
+    def _start_waiting(self) -> None:
+        """Start waiting calls in order while fewer than ``max_requests`` run."""
+        while self._waiting and self._running < self._max_requests and not self._closed:
+            header, body = self._waiting.popleft()
+            self._running += 1
+            if self._start_call(header, body):
+                self._running -= 1
+        if len(self._waiting) <= self._max_requests:
+            self._room.set()
+
+    def _start_call(self, header: Header, body: bytes) -> bool:
         """Hand a call to a worker; the worker encodes the whole reply frame and the
-        loop only writes it (one thread hop each way)."""
+        loop only writes it (one thread hop each way). True when the call is
+        already over (it ran inline, or the daemon is stopping)."""
         proc = self.dispatcher.table.procedures.get(header.proc)
         pool = self.prio_workers if proc is not None and proc.high_priority else self.workers
         stream = self._open_stream(header) if proc is not None and proc.stream else None
-        if stream is None and self.dispatcher.runs_inline(self.session, header.proc):
+        if stream is None and self.dispatcher.runs_inline(self.session, header.proc, body):
             frame, _, _ = self._run_call(header, body, None)
-            self._slots.release()
             self._send(frame)
-            return
+            self._drop_if_auth_exhausted()
+            return True
         try:
             future = pool.submit(self._run_call, header, body, stream)
         except RuntimeError:            # pools shut down: the daemon is stopping
-            self._slots.release()
-            return
+            return True
         self._calls.add(future)
         future.add_done_callback(self._call_done)
+        return False
 
     def _run_call(self, header: Header, body: bytes, stream: WireStream | None
                   ) -> tuple[bytes, WireStream | None, bool]:
         """On a worker: dispatch and encode the reply frame."""
         try:
-            reply = self.dispatcher.dispatch(self.session, header.proc, body, stream)
+            if self.auth.handles(header.proc):
+                reply = self.auth.dispatch(header.proc, body)
+                self.session.identity.sasl_user = self.auth.username
+            else:
+                self.auth.check(header.proc)
+                reply = self.dispatcher.dispatch(self.session, header.proc, body, stream)
             return encode_message(header.reply(), reply), stream, True
         except Exception as err:  # every failure is answered
             log.debug("%s: proc %d failed: %s", self.name, header.proc, err)
@@ -179,21 +216,53 @@ class ClientConnection:
 
     def _finish_call(self, future: "Future[tuple[bytes, WireStream | None, bool]]") -> None:
         self._calls.discard(future)
-        self._slots.release()
+        self._running -= 1
         if future.cancelled():
             return
         frame, stream, ok = future.result()
         self._send(frame)
         if stream is not None:
             stream.opened() if ok else stream.failed()
+        self._drop_if_auth_exhausted()
+        self._start_waiting()
+
+    def _drop_if_auth_exhausted(self) -> None:
+        """After too many failed SASL exchanges the client goes (its last error
+        reply is flushed first)."""
+        if self.auth.exhausted and not self._closed:
+            log.warning("%s: %d failed authentications, closing", self.name,
+                        self.auth.failures)
+            self.loop.create_task(self.close())
 
     def _open_stream(self, header: Header) -> WireStream:
         stream = WireStream(header.prog, header.vers, header.proc, header.serial, self._send,
                             lambda fn: self.loop.call_soon_threadsafe(fn),
                             lambda s: self._streams.pop(s.serial, None))
         stream.backlog = lambda: self.writer.transport.get_write_buffer_size()
+        self._limit_stream(stream)
         self._streams[header.serial] = stream
         return stream
+
+    #: pyvirt's ``max_stream_rate``: data bytes per second per stream (0: no limit)
+    max_stream_rate = 0
+
+    def _limit_stream(self, stream: WireStream) -> None:
+        """Apply the stream rate limit; an upload over it pauses reading this
+        client's socket only (other clients go on)."""
+        if not self.max_stream_rate:
+            return
+        stream.limit_rate(self.max_stream_rate)
+        transport = self.writer.transport
+        resume: list[asyncio.TimerHandle] = []
+
+        def pause(seconds: float) -> None:
+            """Stop reading until the budget is back (one timer: the latest wins)."""
+            transport.pause_reading()
+            while resume:
+                resume.pop().cancel()
+            resume.append(self.loop.call_later(seconds, transport.resume_reading))
+
+        stream.pause = pause
 
     def _keepalive_message(self, header: Header) -> None:
         if header.type != MessageType.MESSAGE:
@@ -203,8 +272,15 @@ class ClientConnection:
                                              KEEPALIVE_PONG, MessageType.MESSAGE, 0,
                                              MessageStatus.OK)))
 
+    def _owes_replies(self) -> bool:
+        """Whether the client waits on us: calls running or waiting, or output not
+        yet taken by the transport. Its silence then is no missed pong."""
+        return bool(self._running or self._waiting
+                    or self.writer.transport.get_write_buffer_size())
+
     async def _keepalive(self) -> None:
-        """Ping a client that asked for keepalive; drop it after too many silences."""
+        """Ping a client that asked for keepalive; drop it after too many silences
+        (a silence while it waits for our replies does not count)."""
         interval = self._keepalive_interval
         if interval <= 0:
             return
@@ -216,7 +292,10 @@ class ClientConnection:
             if time.monotonic() - self._last_heard < interval:
                 missed = 0
                 continue
-            missed += 1
+            if self._owes_replies():
+                missed = 0
+            else:
+                missed += 1
             if self._keepalive_count and missed > self._keepalive_count:
                 log.warning("%s: no keepalive response, closing", self.name)
                 await self.close()

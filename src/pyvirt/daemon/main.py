@@ -16,7 +16,7 @@ import signal
 import sys
 
 from pyvirt.daemon.config import DaemonConfig, load_config
-from pyvirt.daemon.server import Daemon, load_drivers
+from pyvirt.daemon.server import Daemon
 from pyvirt.errors import libvirtError
 
 log = logging.getLogger("pyvirtd")
@@ -37,6 +37,8 @@ Sockets: read-write  $unix_sock_dir/libvirt-sock (perms unix_sock_rw_perms),
                      (auth_tcp = "none" only: unauthenticated, unencrypted),
          TLS         listen_addr:tls_port with --listen and listen_tls = 1
                      (client certificates from ca_file, tls_allowed_dn_list).
+Logins: auth_unix_rw / auth_unix_ro / auth_tls = "sasl" asks for a SCRAM-SHA-256
+user name and password (verifiers in sasl_passwd_file, made by pyvirt-saslpasswd).
 unix_sock_dir defaults to /run/libvirt for root, $XDG_RUNTIME_DIR/libvirt otherwise.
 Config keys read from libvirtd.conf are listed in docs/daemon.md; keys not acted on
 are logged at start.
@@ -115,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(config, args.verbose)
     for note in config.notes:
         log.warning("%s", note)
-    load_drivers()
     if args.daemon:
         daemonize()
     if args.pid_file:

@@ -18,12 +18,15 @@ import ssl
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-from pyvirt.daemon import tls
+from pyvirt.daemon import saslpasswd, tls
 from pyvirt.daemon.client import ClientConnection
 from pyvirt.daemon.config import DaemonConfig
 from pyvirt.remote.access import AccessRules, Identity, parse_rules
-from pyvirt.remote.dispatch import Dispatcher
+from pyvirt.drivers.base import DriverConnection
+from pyvirt.remote.dispatch import Dispatcher, audit_identity, open_in_daemon
+from pyvirt.remote.sasl import AuthGate, FailureLimiter
 from pyvirt.security.audit import AuditLog
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,20 @@ class Listener:
     secure: bool
 
 
-def load_drivers() -> None:
-    """Register every driver the daemon can serve (the same set the library probes)."""
+def load_drivers(uri: Any = None) -> None:
+    """Register the drivers that may serve ``uri`` (every driver without one: the
+    same set the library probes)."""
     from pyvirt.api._registry import load_drivers as _load
-    _load()
+    _load(uri)
+
+
+def open_on_demand(uri: Any, flags: int = 0, readonly: bool = False) -> DriverConnection:
+    """CONNECT_OPEN's opener: import the drivers that may serve ``uri`` first, so
+    a daemon serving ``test:///default`` never loads (or holds in memory) the
+    QEMU and LXC drivers. Registering a driver starts nothing (its state is made
+    on its first open), so loading late changes no behaviour."""
+    load_drivers(uri)
+    return open_in_daemon(uri, flags, readonly)
 
 
 class Daemon:
@@ -53,7 +66,8 @@ class Daemon:
         self.config = config
         self.listen = listen
         self.timeout = timeout
-        self.dispatcher = dispatcher or Dispatcher(audit=open_audit_log(config))
+        self.dispatcher = dispatcher or Dispatcher(opener=open_on_demand,
+                                                   audit=open_audit_log(config))
         self.workers = ThreadPoolExecutor(max(config.max_workers, 1), "pyvirtd-worker")
         self.prio_workers = ThreadPoolExecutor(max(config.prio_workers, 1), "pyvirtd-prio")
         self.listeners: list[Listener] = []
@@ -63,6 +77,8 @@ class Daemon:
         self._stopped: asyncio.Event | None = None
         self._idle_since = 0.0
         self.access = load_access_rules(config.access_rules_file)
+        #: SASL failures per user name, across all clients (brute-force limit)
+        self.sasl_limiter = FailureLimiter()
 
     # --- start / stop ---------------------------------------------------------------
     async def start(self) -> None:
@@ -173,14 +189,17 @@ class Daemon:
         if kind == "tls" and not self._tls_accepted(writer, peer):
             writer.close()
             return
-        identity = client_identity(writer, kind)
+        identity = client_identity(writer, kind, with_groups=self.access is not None)
         client = ClientConnection(
             reader, writer, dispatcher=self.dispatcher, workers=self.workers,
             prio_workers=self.prio_workers, readonly=readonly, secure=secure,
             max_requests=self.config.max_client_requests,
             keepalive_interval=self.config.keepalive_interval,
             keepalive_count=self.config.keepalive_count, name=f"{kind}:{peer}",
-            identity=identity, access=self.access)
+            identity=identity, access=self.access,
+            auth=self._auth_gate(kind, identity))
+        if self.config.max_stream_rate:
+            client.max_stream_rate = self.config.max_stream_rate
         self.clients.add(client)
         log.debug("new client %s", client.name)
         try:
@@ -191,6 +210,38 @@ class Daemon:
                 self._idle_since = asyncio.get_running_loop().time()
             log.debug("client %s gone", client.name)
 
+
+    def _auth_gate(self, kind: str, identity: Identity) -> AuthGate:
+        """The authentication a listener's clients go through (auth_unix_rw,
+        auth_unix_ro, auth_tcp, auth_tls); SCRAM verifiers from sasl_passwd_file."""
+        scheme = {"unix-rw": self.config.auth_unix_rw, "unix-ro": self.config.auth_unix_ro,
+                  "tcp": self.config.auth_tcp, "tls": self.config.auth_tls}[kind]
+        if scheme != "sasl":
+            return AuthGate("none")
+        path = self.config.sasl_passwd_file
+        audit = self.dispatcher.audit
+
+        def lookup(name: str, mechanism: str):
+            try:
+                return saslpasswd.lookup(path, name, mechanism)
+            except (OSError, ValueError) as err:
+                log.error("cannot read sasl_passwd_file %s: %s", path, err)
+                return None
+
+        def on_result(procedure: str, name: str | None, err: Exception | None) -> None:
+            if audit is None:
+                return
+            who = audit_identity(identity)
+            if name:
+                who["sasl_user"] = name
+            try:
+                audit.log_call(procedure, who, None, err, mutating=True)
+            except OSError as failure:
+                log.error("cannot write the audit log %s: %s", audit.path, failure)
+
+        return AuthGate("sasl", lookup=lookup,
+                        allowed_usernames=self.config.sasl_allowed_username_list,
+                        limiter=self.sasl_limiter, on_result=on_result)
 
     def _tls_accepted(self, writer: asyncio.StreamWriter, peer: object) -> bool:
         """Check the client's certificate DN, then send libvirt's confirmation byte."""
@@ -230,9 +281,11 @@ def load_access_rules(path: str) -> AccessRules | None:
     return rules
 
 
-def client_identity(writer: asyncio.StreamWriter, kind: str) -> Identity:
+def client_identity(writer: asyncio.StreamWriter, kind: str, with_groups: bool = True
+                    ) -> Identity:
     """Who a new client is: SO_PEERCRED on unix sockets, the certificate's DN on
-    TLS, the peer address on TCP and TLS."""
+    TLS, the peer address on TCP and TLS. The supplementary groups (a passwd and
+    group lookup) only ``with_groups``: access rules are the only reader."""
     who = Identity()
     peer = writer.get_extra_info("peername")
     if kind in ("tcp", "tls") and isinstance(peer, tuple):
@@ -242,6 +295,9 @@ def client_identity(writer: asyncio.StreamWriter, kind: str) -> Identity:
     creds = _peer_creds(writer)
     if creds is not None:
         who.pid, who.uid, who.gid = creds
+        who.groups = {who.gid}
+        if not with_groups:
+            return who
         try:
             import pwd
             who.groups = set(os.getgrouplist(pwd.getpwuid(who.uid).pw_name, who.gid))

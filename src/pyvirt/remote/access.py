@@ -1,7 +1,8 @@
 """Access rules: which identity may use which of libvirt's ACL permissions
 (``domain:start``, ``network:read``...) on which object. Pure: text in, rules
 out, and a check. The daemon loads the file (``access_rules_file``) and
-:mod:`pyvirt.remote.dispatch` checks every call against it.
+:mod:`pyvirt.remote.dispatch` checks every call against it, and every event
+before relaying it (:func:`may_see_event`).
 
 The rules file, one rule a line, first match wins, nothing matched = denied::
 
@@ -15,7 +16,9 @@ The rules file, one rule a line, first match wins, nothing matched = denied::
 
 Identities: ``uid:N``, ``gid:N``, ``user:NAME``, ``group:NAME`` (unix socket peers,
 SO_PEERCRED), ``dn:GLOB`` (TLS client certificate, libvirt's DN format
-``C=GB,O=Example,CN=client``), ``addr:GLOB`` (TCP/TLS peer address), ``*``.
+``C=GB,O=Example,CN=client``), ``addr:GLOB`` (TCP/TLS peer address),
+``sasl:GLOB`` (the user name a client authenticated with over SASL, libvirt's
+``sasl-user-name``), ``*``.
 Permissions are ``object:permission`` as in remote_protocol.x's ``@acl``
 annotations; either half may be ``*``. The object is omitted or ``*`` for
 every object; a named object (a glob) only matches calls whose object is known,
@@ -49,6 +52,7 @@ class Identity:
     dn: str | None = None
     addr: str | None = None
     groups: set[int] = field(default_factory=set)
+    sasl_user: str | None = None        # set once a SASL exchange succeeded
 
     def matches(self, pattern: str) -> bool:
         if pattern == "*":
@@ -68,12 +72,15 @@ class Identity:
             return self.dn is not None and fnmatch.fnmatchcase(self.dn, value)
         if kind == "addr":
             return self.addr is not None and fnmatch.fnmatchcase(self.addr, value)
+        if kind == "sasl":
+            return self.sasl_user is not None and fnmatch.fnmatchcase(self.sasl_user, value)
         return False
 
     def describe(self) -> str:
         parts = [f"{k}={v}" for k, v in (("uid", self.uid), ("gid", self.gid),
                                           ("pid", self.pid), ("dn", self.dn),
-                                          ("addr", self.addr)) if v is not None]
+                                          ("addr", self.addr),
+                                          ("sasl", self.sasl_user)) if v is not None]
         return ",".join(parts) or "anonymous"
 
 
@@ -135,6 +142,22 @@ class AccessRules:
                              f"{obj or '(connection)'}")
 
 
+#: The permission a client needs on an event's object to be sent the event
+#: (libvirt's ``remoteRelay*EventCheckACL``: the ``@aclfilter`` of the
+#: ``*_EVENT_REGISTER_ANY`` procedures).
+EVENT_FILTER = {"domain": "domain:getattr", "network": "network:getattr",
+                "storage_pool": "storage_pool:getattr"}
+
+
+def may_see_event(rules: AccessRules | None, who: Identity, family: str,
+                  obj: str | None) -> bool:
+    """Whether an event of ``family`` (domain, network, storage_pool) about the
+    object named ``obj`` may be relayed to ``who``. No rules: every event."""
+    if rules is None:
+        return True
+    return rules.allowed(who, EVENT_FILTER[family], obj)
+
+
 def denied(driver_name: str, why: str = "") -> Exception:
     """libvirt's sanitized access error (the reason only goes to the daemon's log)."""
     err = error(VIR_ERR_ACCESS_DENIED, f"'{driver_name}' denied access",
@@ -155,7 +178,7 @@ def parse_rules(text: str, source: str = "rules") -> AccessRules:
                         "'allow|deny IDENTITY PERMISSION [OBJECT]'", domain=VIR_FROM_CONF)
         identity = words[1]
         if identity != "*" and identity.split(":", 1)[0] not in (
-                "uid", "gid", "user", "group", "dn", "addr"):
+                "uid", "gid", "user", "group", "dn", "addr", "sasl"):
             raise error(VIR_ERR_CONF_SYNTAX, f"{source}:{number}: unknown identity "
                         f"'{identity}'", domain=VIR_FROM_CONF)
         rules.append(Rule(_VERDICTS[words[0]], identity, words[2],

@@ -20,7 +20,8 @@ import socket
 import threading
 from typing import Any, Callable
 
-from pyvirt.errors import VIR_ERR_RPC, VIR_FROM_REMOTE, error, libvirtError
+from pyvirt.errors import (VIR_ERR_INTERNAL_ERROR, VIR_ERR_RPC, VIR_FROM_REMOTE, VIR_FROM_RPC,
+                           error, libvirtError)
 from pyvirt.remote import transport
 from pyvirt.remote.client import decode_error
 from pyvirt.remote.protocol import (KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM,
@@ -28,7 +29,8 @@ from pyvirt.remote.protocol import (KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PR
                                     REMOTE_PROTOCOL_VERSION, TABLE)
 from pyvirt.remote.schema import ProtocolTable
 from pyvirt.rpc.packet import (FrameError, FrameSplitter, Header, Message, MessageStatus,
-                               MessageType, encode_message)
+                               MessageType, decode_stream_hole, encode_message,
+                               encode_stream_hole)
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +43,20 @@ class _Waiter:
         self.message: Message | None = None
 
 
+class StreamHole(int):
+    """What ``ClientStream.recv`` returns for a STREAM_HOLE packet: its length."""
+
+
 class ClientStream:
     """The client's end of a stream opened by a stream procedure (upload,
-    download, console). ``recv()`` returns data, ``b""`` at end of data."""
+    download, console). ``recv()`` returns data, ``b""`` at end of data, or a
+    :class:`StreamHole` (sparse streams)."""
 
     def __init__(self, conn: "RemoteConnection", proc: int, serial: int):
         self._conn = conn
         self._proc = proc
         self.serial = serial
-        self._incoming: queue.Queue[bytes | libvirtError] = queue.Queue()
+        self._incoming: queue.Queue[bytes | StreamHole | libvirtError] = queue.Queue()
         self._finished = threading.Event()
         self._finish_answer: Message | None = None
 
@@ -57,7 +64,7 @@ class ClientStream:
         self._conn._send(Header(REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, self._proc,
                                 MessageType.STREAM, self.serial, MessageStatus.CONTINUE), data)
 
-    def recv(self, timeout: float | None = None) -> bytes:
+    def recv(self, timeout: float | None = None) -> bytes | StreamHole:
         item = self._incoming.get(timeout=timeout)
         if isinstance(item, libvirtError):
             raise item
@@ -86,9 +93,21 @@ class ClientStream:
         if answer is not None and answer.header.status == MessageStatus.ERROR:
             raise decode_error(answer.body)
 
+    def send_hole(self, length: int, flags: int = 0) -> None:
+        """A STREAM_HOLE packet: ``length`` bytes of hole (sparse uploads)."""
+        self._conn._send(Header(REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, self._proc,
+                                MessageType.STREAM_HOLE, self.serial, MessageStatus.CONTINUE),
+                         encode_stream_hole(length, flags))
+
     def _packet(self, message: Message) -> None:
         status = message.header.status
-        if status == MessageStatus.CONTINUE:
+        if message.header.type == MessageType.STREAM_HOLE:
+            try:
+                self._incoming.put(StreamHole(decode_stream_hole(message.body)[0]))
+            except FrameError:
+                self._incoming.put(error(VIR_ERR_INTERNAL_ERROR, "Malformed stream hole packet",
+                                         domain=VIR_FROM_RPC))
+        elif status == MessageStatus.CONTINUE:
             self._incoming.put(message.body)      # b"" is the end of data
         elif status == MessageStatus.ERROR and not self._finished.is_set():
             err = decode_error(message.body)
@@ -118,6 +137,8 @@ class RemoteConnection:
         self._streams: dict[int, ClientStream] = {}
         self._closed = False
         self.pongs = 0
+        #: messages received of any kind: what keepalive counts as a sign of life
+        self.heard = 0
         self._reader = threading.Thread(target=self._read_loop, name="pyvirt-remote-reader",
                                         daemon=True)
         self._reader.start()
@@ -231,6 +252,7 @@ class RemoteConnection:
             self._shut()
 
     def _route(self, message: Message) -> None:
+        self.heard += 1
         header = message.header
         if header.prog == KEEPALIVE_PROGRAM:
             if header.proc == KEEPALIVE_PING:
@@ -245,7 +267,7 @@ class RemoteConnection:
             if waiter is not None:
                 waiter.message = message
                 waiter.done.set()
-        elif header.type == MessageType.STREAM:
+        elif header.type in (MessageType.STREAM, MessageType.STREAM_HOLE):
             stream = self._streams.get(header.serial)
             if stream is not None:
                 stream._packet(message)

@@ -43,8 +43,12 @@ VIR_CONNECT_RO = 1
 TYPED_PARAM_STRING_OKAY = 1 << 2
 REMOTE_AUTH_NONE = 0
 
-#: Special handlers that are as cheap as the generic path (may run inline).
-_INLINE_HANDLERS = {60, 66, 149}
+#: Handlers that only read or set the session: they never block, whatever the
+#: driver (the handshake's AUTH_LIST and SUPPORTS_FEATURE run before any is open).
+_SESSION_HANDLERS = {60, 66, 149, 360, 361}
+#: Handlers as cheap as the generic path when the driver's calls never block
+#: (CONNECT_CLOSE closes the driver connection).
+_INLINE_HANDLERS = {2}
 
 #: Procedures a client may call before CONNECT_OPEN.
 _BEFORE_OPEN = {1, 2, 60, 66, 360, 361}
@@ -70,6 +74,15 @@ _FALLBACKS: dict[str, tuple[str, Callable[[list[Any]], list[Any]]]] = {
     "network_create_xml": ("network_create_xml_flags", lambda a: a + [0]),
     "storage_vol_get_info_flags": ("storage_vol_get_info", lambda a: a[:1]),
 }
+
+
+def audit_identity(who: Any) -> dict[str, Any]:
+    """The audit record's identity: the peer's, plus the SASL user name."""
+    found = identity_of(who)
+    sasl_user = getattr(who, "sasl_user", None)
+    if sasl_user:
+        found["sasl_user"] = sasl_user
+    return found
 
 
 def open_in_daemon(uri: Any, flags: int = 0, readonly: bool = False) -> DriverConnection:
@@ -102,6 +115,15 @@ def _driver_name(uri: str | None) -> str:
 
 def _listed_name(item: Any) -> str | None:
     return getattr(item, "name", None)
+
+
+def _opens_test_default(proc: Procedure, body: bytes) -> bool:
+    """Whether a CONNECT_OPEN body names ``test:///default`` (in memory: opening
+    it never blocks; the first open in a process imports the test driver)."""
+    try:
+        return proc.args.decode(body, exact=False)["name"] == "test:///default"
+    except XdrError:
+        return False
 
 
 def _not_open() -> Exception:
@@ -151,6 +173,7 @@ class Dispatcher:
             361: self._close_callback, 159: self._memory_stats, 262: self._cpu_stats,
             344: self._all_domain_stats, 20: self._vcpus, 230: self._vcpu_pin_info,
             198: self._typed_params_get, 206: self._typed_params_get,
+            257: self._typed_params_get,
             278: self._security_label_list, 194: self._block_info, 263: self._disk_errors,
             349: self._fsinfo,
             353: self._interface_addresses, 243: self._block_stats_flags, 293: self._cpu_map,
@@ -186,7 +209,7 @@ class Dispatcher:
                err: BaseException | None) -> None:
         """Record a finished mutating call; a failing audit log is logged, never fatal."""
         try:
-            self.audit.log_call(proc.name, identity_of(session.identity), object_of(args),
+            self.audit.log_call(proc.name, audit_identity(session.identity), object_of(args),
                                 err, mutating=proc.mutating)
         except OSError as failure:
             log.error("cannot write the audit log %s: %s", self.audit.path, failure)
@@ -286,18 +309,30 @@ class Dispatcher:
             return ret.encode([result])
         return ret.encode(result if isinstance(result, dict) else list(result))
 
-    def runs_inline(self, session: Session, number: int) -> bool:
+    def runs_inline(self, session: Session, number: int, body: bytes = b"") -> bool:
         """True when ``number`` may run on the caller's thread (the daemon's loop):
-        a high-priority procedure of a driver table that declares
-        ``calls_never_block = True`` (in-memory drivers). Saves two thread hops."""
+        a call into a driver table that declares ``calls_never_block = True``
+        (in-memory drivers), unless its entry point is one of the table's
+        ``calls_that_block`` (file I/O) or the call is audited (the audit log
+        syncs each line to disk); the handshake's session-only handlers; and
+        CONNECT_OPEN of ``test:///default`` (``body``: the call's args), the
+        in-memory driver every test client opens. Saves two thread hops."""
         proc = self.table.procedures.get(number)
         conn = session.conn
-        if proc is None or not proc.high_priority or proc.stream is not None or conn is None:
+        if number in _SESSION_HANDLERS and proc is not None:
+            return True
+        if number == 1 and conn is None:
+            return _opens_test_default(proc, body)
+        if proc is None or proc.stream is not None or conn is None:
             return False
         if number in self._handlers and number not in _INLINE_HANDLERS:
             return False
-        table = getattr(conn, _family_of(proc.method), None)
-        return bool(getattr(type(table), "calls_never_block", False))
+        if self.audit is not None and proc.mutating:
+            return False
+        kind = type(getattr(conn, _family_of(proc.method), None))
+        if not getattr(kind, "calls_never_block", False):
+            return False
+        return proc.method not in getattr(kind, "calls_that_block", ())
 
     # --- generic call ------------------------------------------------------------
     def entry_point(self, session: Session, proc: Procedure,
@@ -399,6 +434,11 @@ class Dispatcher:
 
     def _vcpus(self, session: Session, proc: Procedure, args: dict[str, Any]) -> dict:
         func, _ = self.entry_point(session, proc)
+        _check_cpumap_sizes("maxinfo", args["maxinfo"], args["maplen"])
+        if args["maxinfo"] <= 0:
+            raise _public_arg_error("maxinfo", "virDomainGetVcpus", "must be greater than zero")
+        if args["maplen"] < 0:                 # no buffer for the maps: maplen must be 0
+            raise _public_arg_error("maplen", "virDomainGetVcpus", "must be zero")
         info, maps = func(args["dom"], args["maxinfo"], args["maplen"])
         info = list(info)[:args["maxinfo"]]
         return {"info": [tuple(i) for i in info],
@@ -406,6 +446,12 @@ class Dispatcher:
 
     def _vcpu_pin_info(self, session: Session, proc: Procedure, args: dict[str, Any]) -> dict:
         func, _ = self.entry_point(session, proc)
+        _check_cpumap_sizes("ncpumaps", args["ncpumaps"], args["maplen"])
+        function = "virDomainGetVcpuPinInfo"
+        if args["maplen"] <= 0:                # libvirtd passes no buffer then
+            raise _public_arg_error("cpumaps", function, "must not be NULL")
+        if args["ncpumaps"] <= 0:
+            raise _public_arg_error("ncpumaps", function, "must be greater than zero")
         maps = list(func(args["dom"], args["ncpumaps"], args["maplen"], args["flags"]))
         count = min(len(maps), args["ncpumaps"])
         return {"cpumaps": pack_cpumaps(maps, count, args["maplen"]), "num": count}
@@ -450,9 +496,13 @@ class Dispatcher:
 
     def _typed_params_get(self, session: Session, proc: Procedure,
                           args: dict[str, Any]) -> dict:
-        """GET_MEMORY/BLKIO_PARAMETERS: ``nparams == 0`` asks for the count only."""
+        """GET_MEMORY/BLKIO/INTERFACE_PARAMETERS: ``nparams == 0`` asks for the count only."""
         func, _ = self.entry_point(session, proc)
-        values = func(args["dom"], args["flags"])
+        if "device" in args:     # the count comes before the device is looked up (libvirt)
+            device = args["device"] if args["nparams"] else None
+            values = func(args["dom"], device, args["flags"])
+        else:
+            values = func(args["dom"], args["flags"])
         if args["nparams"] == 0:
             return {"params": [], "nparams": len(values)}
         params = typed_params(dict(list(values.items())[:args["nparams"]]))
@@ -494,6 +544,9 @@ class Dispatcher:
                 ready.wait(5)
                 if message is None or not cell:
                     return
+                if not access.may_see_event(session.access, session.identity, family,
+                                            getattr(ref, "name", None)):
+                    return              # libvirt's remoteRelay*EventCheckACL
                 try:
                     body = self.event_body(message, cell[0], ref, payload)
                 except (XdrError, ValueError, TypeError) as err:
@@ -538,3 +591,18 @@ class Dispatcher:
         for name, value in zip(names, payload):
             values[name] = typed_params(value) if name == "params" else value
         return message.body.encode({k: values[k] for k in message.body.field_names})
+
+
+def _check_cpumap_sizes(count_name: str, count: int, maplen: int) -> None:
+    """libvirtd's bounds on a vCPU info/pin request, checked before any buffer is made."""
+    if count > schema.LIMITS["VCPUINFO_MAX"]:
+        raise error(VIR_ERR_INTERNAL_ERROR, f"{count_name} > REMOTE_VCPUINFO_MAX",
+                    domain=VIR_FROM_RPC)
+    if count * maplen > schema.LIMITS["CPUMAPS_MAX"]:
+        raise error(VIR_ERR_INTERNAL_ERROR, "maxinfo * maplen > REMOTE_CPUMAPS_MAX",
+                    domain=VIR_FROM_RPC)
+
+
+def _public_arg_error(arg: str, function: str, rule: str) -> Exception:
+    """The argument checks of libvirt's public API (virCheck*Arg), which libvirtd runs."""
+    return error(VIR_ERR_INVALID_ARG, f"{arg} in {function} {rule}", domain=VIR_FROM_DOMAIN)

@@ -43,6 +43,12 @@ p(7, "CONNECT_GET_CAPABILITIES", None, "capabilities:string", "connect:read")
 p(59, "CONNECT_GET_HOSTNAME", None, "hostname:string", "connect:getattr", high=True)
 p(60, "CONNECT_SUPPORTS_FEATURE", "feature:int", "supported:int", "connect:getattr", high=True)
 p(66, "AUTH_LIST", None, "types:int<AUTH_TYPE_LIST_MAX>", "none", high=True)
+# SASL: data is remote_protocol.x's ``char data<REMOTE_AUTH_SASL_DATA_MAX>`` (one word a byte)
+p(67, "AUTH_SASL_INIT", None, "mechlist:string", "none", high=True)
+p(68, "AUTH_SASL_START", "mech:string nil:int data:char<65536>",
+  "complete:int nil:int data:char<65536>", "none", high=True)
+p(69, "AUTH_SASL_STEP", "nil:int data:char<65536>", "complete:int nil:int data:char<65536>",
+  "none", high=True)
 p(101, "NODE_GET_CELLS_FREE_MEMORY", "startCell:int maxcells:int",
   "cells:uhyper<NODE_MAX_CELLS>", "connect:read", high=True)
 p(102, "NODE_GET_FREE_MEMORY", None, "freeMem:uhyper", "connect:read", high=True)
@@ -161,6 +167,10 @@ p(205, "DOMAIN_SET_BLKIO_PARAMETERS",
   "dom:dom params:param<DOMAIN_BLKIO_PARAMETERS_MAX> flags:uint", None, "domain:write")
 p(206, "DOMAIN_GET_BLKIO_PARAMETERS", "dom:dom nparams:int flags:uint",
   "params:param<DOMAIN_BLKIO_PARAMETERS_MAX> nparams:int", "domain:read")
+p(256, "DOMAIN_SET_INTERFACE_PARAMETERS",
+  "dom:dom device:string params:param<16> flags:uint", None, "domain:write")
+p(257, "DOMAIN_GET_INTERFACE_PARAMETERS", "dom:dom device:string nparams:int flags:uint",
+  "params:param<16> nparams:int", "domain:read")
 p(194, "DOMAIN_GET_BLOCK_INFO", "dom:dom path:string flags:uint",
   "allocation:uhyper capacity:uhyper physical:uhyper", "domain:read")
 p(210, "DOMAIN_INJECT_NMI", "dom:dom flags:uint", None, "domain:inject_nmi")

@@ -390,10 +390,15 @@ class Struct(XdrType):
         self._unpackers = tuple(t.unpack for _, t in self.fields)
         getter = operator.attrgetter(*self._attrs) if self._attrs else (lambda v: ())
         self._getter = getter if len(self._attrs) != 1 else (lambda v: (getter(v),))
+        self._by_attrs: set[type] = set()    # types packed through their attributes
+        #: straight-line packer, made on first use (most structs are never packed)
+        self._fast_pack: Callable[[bytearray, Any], None] | None = None
 
     def values_of(self, value: Any) -> Any:
         """The field values of ``value`` in declaration order."""
         kind = type(value)
+        if kind in self._by_attrs:
+            return self._getter(value)
         if kind is dict:
             try:
                 return [value[f] for f in self.field_names]
@@ -407,15 +412,19 @@ class Struct(XdrType):
         if isinstance(value, dict):
             return self.values_of(dict(value))
         try:
-            return self._getter(value)
+            values = self._getter(value)
         except AttributeError as err:
             raise XdrError(f"{self.name}: cannot pack {type(value).__name__}") from err
+        self._by_attrs.add(kind)
+        return values
 
     def pack(self, buf: bytearray, value: Any) -> None:
         values = self.values_of(value)
+        fast = self._fast_pack
+        if fast is None:
+            fast = self._fast_pack = compile_struct_packer(self)
         try:
-            for packer, fvalue in zip(self._packers, values):
-                packer(buf, fvalue)
+            fast(buf, values)
         except (XdrError, TypeError, AttributeError, struct.error):
             self._explain(values)
             raise
@@ -437,6 +446,45 @@ class Struct(XdrType):
         if self._build is not None:
             return self._build(*values), pos
         return dict(zip(self.field_names, values)), pos
+
+
+def compile_struct_packer(struct_type: Struct) -> Callable[[bytearray, Any], None]:
+    """The packer of ``struct_type``'s field values, as straight-line code made
+    once per struct: strings, opaque data and plain ints are packed inline (the
+    same bytes and the same failures as their types' ``pack``), other fields
+    through their type's ``pack``. Saves a call and a loop step per field."""
+    names: dict[str, Any] = {"_U32": _U32.pack, "_PAD": _PAD, "XdrError": XdrError}
+    lines = ["def pack(buf, values):"]
+    if struct_type.fields:
+        lines.append("    " + ", ".join(f"v{i}" for i in range(len(struct_type.fields)))
+                     + ", = values")
+    else:
+        lines.append("    return None")
+    for index, (_, ftype) in enumerate(struct_type.fields):
+        value, kind = f"v{index}", type(ftype)
+        names[f"T{index}"] = ftype.pack
+        if kind is String or kind is Opaque:
+            names[f"M{index}"] = ftype.max
+            if kind is String:
+                lines.append(f"    r = {value}.encode('utf-8')")
+            else:
+                lines += [f"    if isinstance({value}, str): raise XdrError('str given')",
+                          f"    r = {value}"]
+            lines += ["    n = len(r)",
+                      f"    if n > M{index}: raise XdrError('length exceeds maximum')",
+                      "    buf += _U32(n)", "    buf += r", "    buf += _PAD[n & 3]"]
+        elif kind is FixedOpaque:
+            names[f"S{index}"] = ftype.size
+            lines += [f"    if len({value}) != S{index}: raise XdrError('wrong size')",
+                      f"    buf += {value}", f"    buf += _PAD[{ftype.size & 3}]"]
+        elif kind is _Number and not ftype._checked:
+            names[f"P{index}"] = ftype._pack
+            lines += [f"    if type({value}) is int: buf += P{index}({value})",
+                      f"    else: T{index}(buf, {value})"]
+        else:
+            lines.append(f"    T{index}(buf, {value})")
+    exec(compile("\n".join(lines), f"<xdr packer {struct_type.name}>", "exec"), names)
+    return names["pack"]
 
 
 class Union(XdrType):

@@ -22,7 +22,7 @@ from pyvirt.remote.connection import RemoteConnection
 from pyvirt.remote.protocol import (FEATURE_PROGRAM_KEEPALIVE, FEATURE_REMOTE_CLOSE_CALLBACK,
                                     FEATURE_REMOTE_EVENT_CALLBACK)
 
-REMOTE_AUTH_NONE = 0
+REMOTE_AUTH_NONE, REMOTE_AUTH_SASL = 0, 1
 VIR_CONNECT_RO = 1
 #: drivers that always run in the client's process (libvirt: test; ours: embed URIs)
 _ALWAYS_LOCAL = {"test"}
@@ -73,13 +73,16 @@ def connect(uri: Any, flags: int = 0, readonly: bool = False) -> DriverConnectio
                            on_close=tables.on_connection_lost)
     tables.attach(rpc)
     try:
-        handshake(rpc, target, flags | (VIR_CONNECT_RO if readonly else 0))
+        handshake(rpc, target, flags | (VIR_CONNECT_RO if readonly else 0), uri=uri)
     except libvirtError as err:
         tables._closed = True
+        # the peer went away (not our close below); a send may see it first
+        hung_up = rpc._closed or isinstance(err.__cause__, (BrokenPipeError,
+                                                            ConnectionResetError))
         rpc.close()
-        said = opened.stderr() if rpc._closed else ""
+        said = opened.stderr() if hung_up else ""
         opened.close()
-        if rpc._closed and err.get_error_code() in (VIR_ERR_RPC, VIR_ERR_AUTH_FAILED):
+        if hung_up and err.get_error_code() in (VIR_ERR_RPC, VIR_ERR_AUTH_FAILED):
             # libvirt's client: the peer hung up while it waited for the answer
             raise error(VIR_ERR_SYSTEM_ERROR, f"Cannot recv data: {said}: Connection reset "
                         "by peer", domain=VIR_FROM_RPC) from err
@@ -93,12 +96,18 @@ def connect(uri: Any, flags: int = 0, readonly: bool = False) -> DriverConnectio
                             storage=tables, readonly=readonly, extra={"remote": tables})
 
 
-def handshake(rpc: RemoteConnection, target: str, flags: int) -> None:
-    """AUTH_LIST, keepalive probe, CONNECT_OPEN, the callback features (virsh's order)."""
-    auth = rpc.call("AUTH_LIST")
-    if auth and REMOTE_AUTH_NONE not in auth:
-        raise error(VIR_ERR_AUTH_FAILED, f"unsupported authentication type {auth[0]}",
-                    domain=VIR_FROM_REMOTE)
+def handshake(rpc: RemoteConnection, target: str, flags: int, uri: Any = None) -> None:
+    """AUTH_LIST (then a SASL login when the daemon asks for one, with the
+    credentials of :func:`pyvirt.drivers.remote.auth.supplied`), keepalive
+    probe, CONNECT_OPEN, the callback features (virsh's order)."""
+    from pyvirt.drivers.remote import auth as _auth
+    types = rpc.call("AUTH_LIST")
+    chosen, mech = _auth.choose_auth(types, uri.param("auth") if uri is not None else None)
+    if chosen == REMOTE_AUTH_SASL:
+        if uri is None:
+            raise error(VIR_ERR_AUTH_FAILED, "SASL authentication needs the URI",
+                        domain=VIR_FROM_REMOTE)
+        _auth.sasl_login(rpc, uri, _auth.current(), wanted_mech=mech)
     rpc.call("CONNECT_SUPPORTS_FEATURE", feature=FEATURE_PROGRAM_KEEPALIVE)
     rpc.call("CONNECT_OPEN", name=target, flags=flags)
     rpc.call("CONNECT_SUPPORTS_FEATURE", feature=FEATURE_REMOTE_EVENT_CALLBACK)

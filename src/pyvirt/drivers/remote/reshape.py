@@ -144,6 +144,17 @@ class ReshapedEntries:
     def domain_get_blkio_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         return self._counted_params("DOMAIN_GET_BLKIO_PARAMETERS", dom, flags)
 
+    def domain_get_interface_parameters(self, dom: DomainRef, device: str,
+                                        flags: int = 0) -> dict[str, Any]:
+        wire_flags = flags | TYPED_PARAM_STRING_OKAY
+        count = self._rpc.call("DOMAIN_GET_INTERFACE_PARAMETERS", dom=dom, device=device,
+                               nparams=0, flags=wire_flags)["nparams"]
+        if count <= 0:
+            return {}
+        ret = self._rpc.call("DOMAIN_GET_INTERFACE_PARAMETERS", dom=dom, device=device,
+                             nparams=count, flags=wire_flags)
+        return params_dict(ret["params"])
+
     def domain_get_security_label_list(self, dom: DomainRef) -> list[list[Any]]:
         ret = self._rpc.call("DOMAIN_GET_SECURITY_LABEL_LIST", dom=dom)
         return [[label["label"], label["enforcing"]] for label in ret["labels"]]

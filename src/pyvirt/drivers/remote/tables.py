@@ -13,8 +13,8 @@ from typing import Any, Callable
 from pyvirt.drivers.base import HypervisorConnection, NetworkConnection, StorageConnection
 from pyvirt.drivers.remote.calls import encode_values, generated_entries
 from pyvirt.drivers.remote.reshape import RESHAPED, ReshapedEntries
-from pyvirt.errors import VIR_ERR_RPC, VIR_FROM_REMOTE, error, libvirtError
-from pyvirt.remote.connection import ClientStream, RemoteConnection
+from pyvirt.errors import VIR_ERR_RPC, VIR_FROM_REMOTE, VIR_FROM_RPC, error, libvirtError
+from pyvirt.remote.connection import ClientStream, RemoteConnection, StreamHole
 from pyvirt.remote.protocol import TABLE
 from pyvirt.remote.shapes import params_dict
 
@@ -112,10 +112,13 @@ class RemoteTables(ReshapedEntries, _Generated, HypervisorConnection, NetworkCon
         stop = self._keepalive_stop = threading.Event()
 
         def run() -> None:
-            missed, seen = 0, self._rpc.pongs
+            # any message from the daemon is a sign of life (libvirt's
+            # virKeepAliveCheckMessage), not only a PONG: a reply or a stream
+            # packet queued ahead of the PONG is no missed answer
+            missed, seen = 0, self._rpc.heard
             while not stop.wait(interval):
-                if self._rpc.pongs != seen:
-                    missed, seen = 0, self._rpc.pongs
+                if self._rpc.heard != seen:
+                    missed, seen = 0, self._rpc.heard
                 elif missed >= count:
                     log.warning("no keepalive answer from the daemon: closing")
                     self._keepalive_expired = True
@@ -211,6 +214,8 @@ class RemoteTables(ReshapedEntries, _Generated, HypervisorConnection, NetworkCon
         values = list(values)
         end = values.pop(proc.stream_at)
         stream = self._rpc.open_stream(name, **encode_values(proc, tuple(values)))
+        if name in ("STORAGE_VOL_UPLOAD", "STORAGE_VOL_DOWNLOAD"):
+            end.sparse = bool(values[-1] & 1)     # VIR_STORAGE_VOL_*_SPARSE_STREAM
         bridge_stream(stream, end, reads=proc.stream == "read",
                       writes=proc.stream == "write" or name == "DOMAIN_OPEN_CONSOLE")
 
@@ -231,7 +236,8 @@ def bridge_stream(stream: ClientStream, end: Any, *, reads: bool, writes: bool) 
     """Join the wire stream to the API's ``StreamEnd``: daemon data -> ``end.write``
     (a pump thread), application data -> STREAM packets."""
     if writes:
-        end.on_data(stream.send, finish=stream.finish, abort=stream.abort)
+        end.on_data(stream.send, finish=stream.finish, abort=stream.abort,
+                    hole=stream.send_hole)
     if not reads:
         return
 
@@ -239,6 +245,9 @@ def bridge_stream(stream: ClientStream, end: Any, *, reads: bool, writes: bool) 
         try:
             while True:
                 data = stream.recv()
+                if isinstance(data, StreamHole):
+                    _give_hole(end, data)
+                    continue
                 if not data:
                     stream.finish()
                     end.finish()
@@ -250,3 +259,11 @@ def bridge_stream(stream: ClientStream, end: Any, *, reads: bool, writes: bool) 
             end.abort(error(VIR_ERR_RPC, str(err), domain=VIR_FROM_REMOTE))
 
     threading.Thread(target=pump, name="pyvirt-remote-stream", daemon=True).start()
+
+
+def _give_hole(end: Any, length: int) -> None:
+    """A STREAM_HOLE from the daemon: a hole for a sparse stream, else libvirt's
+    client error."""
+    if not getattr(end, "sparse", False):
+        raise error(VIR_ERR_RPC, "Unexpected stream hole", domain=VIR_FROM_RPC)
+    end.write_hole(int(length))
