@@ -19,6 +19,11 @@ beside a baseline measured in the same run:
   changed in Chromium's DOM (a MutationObserver stamps the time). Baseline: the
   same events delivered to a plain ``domainEventRegisterAny`` callback in this
   process — pyvirt's own delivery, which every web update rides on.
+* **Daemon mode** (``--daemon-domains N``, 0 skips it): pyvirtd (a thread) with SASL
+  on its unix socket serving ``test:///default`` with N domains. A login (POST
+  /login: ``openAuth`` with SCRAM-SHA-256, the user's own connection kept) beside
+  ``openAuth`` + ``close`` alone; the VM list page through that user's connection
+  beside the API data for the page over the same kind of authenticated connection.
 """
 
 from __future__ import annotations
@@ -230,6 +235,7 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--daemon-domains", type=int, default=100)
     args = parser.parse_args()
 
     SHARED_DEFAULT.reset_for_tests()
@@ -270,6 +276,60 @@ def main() -> None:
     finally:
         srv.should_exit = True
         conn.close()
+    if args.daemon_domains:
+        daemon_numbers(args.daemon_domains, args.repeat)
+
+
+def daemon_numbers(count: int, repeat: int) -> None:
+    """Daemon-mode login and VM list through the user's own SASL connection."""
+    from pyvirt.daemon import saslpasswd
+    from pyvirt.daemon.config import DaemonConfig
+    from pyvirt.daemon.thread import DaemonThread
+    from pyvirt.web.daemon_login import DaemonLogins, open_as
+
+    folder = tempfile.mkdtemp(prefix="pyvirt-bench-web-")
+    passwd = os.path.join(folder, "sasl-passwd")
+    saslpasswd.add_user(passwd, "alice", PASSWORD)
+    daemon = DaemonThread(DaemonConfig(unix_sock_dir=folder, listen_tcp=False,
+                                       listen_tls=False, auth_unix_rw="sasl",
+                                       sasl_passwd_file=passwd, audit_logging=False)).start()
+    uri = f"test+unix:///default?socket={daemon.rw_path}"
+    SHARED_DEFAULT.reset_for_tests()                # the daemon's test:///default, afresh
+    setup = open_as(uri, "alice", PASSWORD)
+    logins = DaemonLogins([uri])
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(WebConfig(uris=[uri], logins=logins)),
+                                        host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=srv.run, daemon=True).start()
+    while not srv.started:
+        time.sleep(0.01)
+    try:
+        fill(setup, count)
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}") for _ in range(repeat)]
+        pending = iter(clients)
+
+        def log_in() -> None:
+            answer = next(pending).post("/login", data={"username": "alice",
+                                                        "password": PASSWORD})
+            assert answer.status_code == 303, answer.text
+
+        login = time_calls(log_in, repeat)
+        bare = time_calls(lambda: open_as(uri, "alice", PASSWORD).close(), repeat)
+        line("daemon mode: login (openAuth, SCRAM-SHA-256, connection kept)", login, bare,
+             "openAuth + close alone")
+        page = clients[0].get("/hosts/0/domains")                # warm, untimed
+        assert page.text.count("<tr data-domain=") == count
+        http = time_calls(lambda: clients[0].get("/hosts/0/domains"), repeat)
+        page_data(setup)                                         # warm, untimed
+        data = time_calls(lambda: page_data(setup), repeat)
+        line(f"daemon mode: VM list page ({count} domains, the user's own connection)", http,
+             data, "API data for the page over SASL")
+    finally:
+        srv.should_exit = True
+        logins.close_all()
+        setup.close()
+        daemon.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

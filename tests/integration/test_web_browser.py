@@ -4,16 +4,13 @@ The server runs in this process (uvicorn in a thread) on test:///default, so
 the test's own pyvirt connection shares the driver's state with it: a change
 made through the API must show up in the open page without a reload.
 Screenshots go to $PYVIRT_WEB_SCREENSHOTS (default build/web-screenshots).
+Fixtures shared with the other browser tests live in web_fixtures.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,32 +18,19 @@ import pytest
 
 import pyvirt
 
-selenium = pytest.importorskip("selenium")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("selenium")
+pytest.importorskip("uvicorn")
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from web_fixtures import (GUEST, NEEDS_CHROMIUM, NOVNC, SHOTS, XTERM,  # noqa: E402,F401
+                          browser, log_in, serving, severe_logs, wait_for)
 
 from pyvirt.constants import VIR_DOMAIN_RUNNING  # noqa: E402
 from pyvirt.drivers.base import (DomainRef, DriverConnection,  # noqa: E402
                                  HypervisorConnection, register_driver)
 from pyvirt.drivers.test.state import SHARED_DEFAULT  # noqa: E402
-from pyvirt.web.app import WebConfig, create_app  # noqa: E402
-from pyvirt.web.users import UserStore  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-           "chromium-driver)")
-
-SHOTS = Path(os.environ.get("PYVIRT_WEB_SCREENSHOTS",
-                            Path(__file__).resolve().parents[2] / "build" / "web-screenshots"))
-PASSWORD = "browser-pass"
+pytestmark = NEEDS_CHROMIUM
 
 
 class EchoConsole(HypervisorConnection):
@@ -77,85 +61,15 @@ class EchoConsoleDriver:
 register_driver(EchoConsoleDriver())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(uris: list[str]):
-    """uvicorn serving the manager for ``uris`` in a thread; yields the base URL."""
-    users = UserStore()
-    users.add("alice", "admin", PASSWORD, iterations=1000)
-    users.add("bob", "readonly", PASSWORD, iterations=1000)
-    app = create_app(WebConfig(uris=uris, users=users))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if srv.started:
-            break
-        time.sleep(0.025)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
-
-
 @pytest.fixture
 def server():
     with serving(["test:///default", "browserfake:///"]) as base:
         yield base
 
 
-@pytest.fixture
-def browser():
-    profile = tempfile.mkdtemp(prefix="pyvirt-web-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 "--window-size=1360,900"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait_for(driver, condition, timeout: float = 10):
-    """Poll ``condition``; a page being replaced meanwhile is not a failure.
-    On a timeout the browser's console log goes into the failure message."""
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(WebDriverException,)).until(condition)
-    except TimeoutException:
-        raise AssertionError(f"timed out on {driver.current_url}; browser log: "
-                             f"{driver.get_log('browser')}") from None
-
-
 def state_cell(driver, name: str) -> str:
     return driver.find_element(
         By.CSS_SELECTOR, f'tr[data-domain="{name}"] [data-field="state"]').text
-
-
-def severe_logs(driver) -> list[dict]:
-    """Errors the page logged (script errors, CSP violations, failed loads)."""
-    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-
-
-def log_in(driver, base: str, user: str) -> None:
-    driver.get(base + "/")
-    driver.find_element(By.ID, "username").send_keys(user)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-button").click()
-    wait_for(driver, lambda d: d.current_url.rstrip("/") == base)
 
 
 def test_start_a_vm_and_watch_it_change_live(server, browser):
@@ -250,9 +164,6 @@ def test_start_a_vm_and_watch_it_change_live(server, browser):
         conn.close()
 
 
-XTERM = Path(__file__).resolve().parents[2] / "src/pyvirt/web/static/vendor/xterm/xterm.js"
-
-
 @pytest.mark.skipif(not XTERM.exists(), reason="run scripts/build-web-assets.sh for xterm.js")
 def test_serial_console_in_xterm(server, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -265,10 +176,6 @@ def test_serial_console_in_xterm(server, browser):
     wait_for(browser, lambda d: "guest login: ROOT" in d.find_element(*rows).text)
     browser.save_screenshot(str(SHOTS / "console.png"))
     assert severe_logs(browser) == []
-
-
-REPO = Path(__file__).resolve().parents[2]
-GUEST = REPO / "var" / "guest"
 
 
 @pytest.mark.skipif(not (shutil.which("qemu-system-x86_64") and (GUEST / "vmlinuz").exists()
@@ -327,9 +234,6 @@ def test_qemu_guest_from_the_wizard_to_deletion(browser, tmp_path):
         for dom in conn.listAllDomains(pyvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             dom.destroy()
         conn.close()
-
-
-NOVNC = REPO / "src/pyvirt/web/static/vendor/novnc/core/rfb.js"
 
 
 @pytest.mark.skipif(not (shutil.which("qemu-system-x86_64") and (GUEST / "vmlinuz").exists()

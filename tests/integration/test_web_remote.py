@@ -9,12 +9,8 @@ Screenshots go to $PYVIRT_WEB_SCREENSHOTS (default build/web-screenshots, git-ig
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -23,130 +19,20 @@ import pytest
 
 import pyvirt
 
-selenium = pytest.importorskip("selenium")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("selenium")
+pytest.importorskip("uvicorn")
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-from pyvirt.api._registry import load_drivers  # noqa: E402
-from pyvirt.daemon.config import DaemonConfig  # noqa: E402
-from pyvirt.daemon.thread import DaemonThread  # noqa: E402
-from pyvirt.drivers import base  # noqa: E402
-from pyvirt.drivers.remote import RemoteDriver  # noqa: E402
-from pyvirt.web.app import WebConfig, create_app  # noqa: E402
-from pyvirt.web.users import UserStore  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
-GUEST = REPO / "var" / "guest"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-XTERM = REPO / "src/pyvirt/web/static/vendor/xterm/xterm.js"
-NOVNC = REPO / "src/pyvirt/web/static/vendor/novnc/core/rfb.js"
-SHOTS = Path(os.environ.get("PYVIRT_WEB_SCREENSHOTS", REPO / "build" / "web-screenshots"))
-PASSWORD = "remote-pass"
+from web_fixtures import (GUEST, HAVE_CHROMIUM, HAVE_GUEST, NOVNC, SHOTS,  # noqa: E402,F401
+                          XTERM, browser, flash_ok, log_in, pyvirtd, pyvirtd_uri, serving,
+                          wait_for)
 
 pytestmark = pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
-         and shutil.which("qemu-system-x86_64") and shutil.which("qemu-img")
-         and (GUEST / "vmlinuz").exists() and (GUEST / "initrd.gz").exists()
+    not (HAVE_CHROMIUM and HAVE_GUEST and shutil.which("qemu-img")
          and XTERM.exists() and NOVNC.exists()),
     reason="needs chromium + chromium-driver, qemu-system-x86_64, qemu-img, the test guest "
            "(scripts/build-test-guest.sh var/guest) and the web assets "
            "(scripts/build-web-assets.sh)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def pyvirtd(tmp_path):
-    """A pyvirtd in a thread, its sockets under tmp_path; yields its rw socket path."""
-    load_drivers()
-    registered = any(d.name == "remote" for d in base.registered_drivers())
-    if not registered:
-        base.register_driver(RemoteDriver())
-    daemon = DaemonThread(DaemonConfig(unix_sock_dir=str(tmp_path / "run"),
-                                       listen_tcp=False, listen_tls=False)).start()
-    try:
-        yield daemon.rw_path
-    finally:
-        daemon.stop()
-        if not registered:
-            base._REGISTRY[:] = [d for d in base._REGISTRY if d.name != "remote"]
-
-
-@pytest.fixture
-def pyvirtd_uri(pyvirtd, tmp_path):
-    """The remote URI of the daemon's embedded QEMU root."""
-    return f"qemu+unix:///embed?root={tmp_path / 'root'}&socket={pyvirtd}"
-
-
-@contextlib.contextmanager
-def serving(uri: str):
-    """uvicorn serving the manager for ``uri`` in a thread; yields the base URL."""
-    users = UserStore()
-    users.add("alice", "admin", PASSWORD, iterations=1000)
-    users.add("bob", "readonly", PASSWORD, iterations=1000)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(WebConfig(uris=[uri], users=users)),
-                                        host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if srv.started:
-            break
-        time.sleep(0.025)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
-
-
-@pytest.fixture
-def browser():
-    profile = tempfile.mkdtemp(prefix="pyvirt-web-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 "--window-size=1360,900"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait_for(driver, condition, timeout: float = 15):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(WebDriverException,)).until(condition)
-    except TimeoutException:
-        raise AssertionError(f"timed out on {driver.current_url}; browser log: "
-                             f"{driver.get_log('browser')}") from None
-
-
-def log_in(driver, base_url: str, user: str) -> None:
-    driver.get(base_url + "/")
-    driver.find_element(By.ID, "username").send_keys(user)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-button").click()
-    wait_for(driver, lambda d: d.current_url.rstrip("/") == base_url)
-
-
-def flash_ok(driver) -> str:
-    return driver.find_element(By.CSS_SELECTOR, ".flash-ok").text
 
 
 def make_dir_pool(conn, path: Path) -> None:
@@ -178,7 +64,7 @@ def test_remote_qemu_guest_through_pyvirtd(pyvirtd_uri, browser):
     conn = pyvirt.open(pyvirtd_uri)            # a second client of the same pyvirtd
     try:
         make_dir_pool(conn, pooldir / "vms")
-        with serving(pyvirtd_uri) as base_url:
+        with serving([pyvirtd_uri]) as base_url:
             log_in(browser, base_url, "alice")
             assert "QEMU" in browser.find_element(By.TAG_NAME, "body").text
             browser.get(base_url + "/hosts/0/domains/new")
@@ -283,7 +169,8 @@ def test_remote_qemu_guest_through_pyvirtd(pyvirtd_uri, browser):
             wait_for(browser, lambda d: d.find_element(By.ID, "dom-state").text == "shut off")
             browser.execute_script("window.confirm = () => true;")    # 'Delete ...?'
             browser.find_element(By.ID, "action-undefine").click()
-            wait_for(browser, lambda d: "undefined" in d.find_element(By.CSS_SELECTOR, ".flash").text)
+            wait_for(browser, lambda d: "undefined" in d.find_element(By.CSS_SELECTOR,
+                                                                      ".flash").text)
             assert [f.text for f in browser.find_elements(By.CSS_SELECTOR, ".flash")] == [
                 "Domain 'remote-guest' undefined"]
             assert "remote-guest" not in conn.listDefinedDomains()
@@ -305,7 +192,7 @@ def test_bad_input_through_pyvirtd(pyvirtd, browser):
     uri = f"test+unix:///default?socket={pyvirtd}"
     conn = pyvirt.open(uri)                 # holds the daemon's shared test state
     try:
-        with serving(uri) as base_url:
+        with serving([uri]) as base_url:
             log_in(browser, base_url, "alice")
 
             # A name with '/' is refused with libvirt's message; the form keeps its values.

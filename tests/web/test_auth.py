@@ -28,6 +28,9 @@ def test_login_with_a_wrong_password_fails_readably(client):
     response = Browser(client).login("alice", "wrong")
     assert response.status_code == 401
     assert flashes(response.text) == ["Login failed: unknown user or wrong password"]
+    assert 'value="alice"' in response.text                 # the name is kept
+    odd = Browser(client).login('"><script>x</script>')
+    assert odd.status_code == 401 and "<script>x" not in odd.text   # and escaped
     assert Browser(client).login("mallory").status_code == 401
 
 

@@ -136,7 +136,7 @@ def test_two_sockets_share_one_registration_and_each_get_the_event_once(admin):
             admin.client.websocket_connect("/ws?hosts=0") as second:
         receive_until(first, "hello")
         receive_until(second, "hello")
-        assert len(admin.client.app.state.hub._registered) == 1
+        assert len(admin.client.app.state.workspace.hub._registered) == 1
         admin.post("/hosts/0/domains/test/action/suspend")
         admin.post("/hosts/0/domains/test/action/resume")
         for ws in (first, second):

@@ -84,3 +84,33 @@ def test_fallbacks_on_the_test_driver():
         assert raw["disk_rd"] == 0 and raw["net_rx"] == 0        # inactive: no devices read
     finally:
         conn.close()
+
+
+def test_a_poller_can_be_stopped_from_another_thread():
+    """A logout (run in a worker thread) stops the login's pollers safely."""
+    import asyncio
+    import threading
+
+    from pyvirt.web.hosts import Host
+    from pyvirt.web.stats import StatsPoller
+
+    published = []
+
+    async def run() -> bool:
+        poller = StatsPoller(Host(0, "test:///default"), lambda i, m: published.append(m),
+                             interval=0.01)
+        poller.start()
+        task = poller.task
+        while not published:
+            await asyncio.sleep(0.01)
+        stopper = threading.Thread(target=poller.stop)
+        stopper.start()
+        stopper.join()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return poller.task is None and task.cancelled()
+        return False
+
+    assert asyncio.run(run())
+    assert published[0]["type"] == "stats"

@@ -78,3 +78,13 @@ def test_domain_xml_iso_boot_adds_a_cdrom_first():
     assert cdrom.find("source").get("file") == "/pool/debian.iso"
     assert cdrom.find("target").get("bus") == "sata" and cdrom.find("readonly") is not None
     assert root.find("devices/disk[@device='disk']/target").get("dev") == "vda"
+
+
+def test_domain_xml_vnc_display_is_autoport_vga_and_off_by_default():
+    plain = etree.fromstring(domain_xml(GuestPlan(name="a", memory_mib=64, vcpus=1)))
+    assert plain.find("devices/graphics") is None and plain.find("devices/video") is None
+    root = etree.fromstring(domain_xml(GuestPlan(name="a", memory_mib=64, vcpus=1, vnc=True)))
+    graphics = root.find("devices/graphics")
+    assert (graphics.get("type"), graphics.get("autoport"), graphics.get("port")) == \
+        ("vnc", "yes", None)
+    assert root.find("devices/video/model").get("type") == "vga"

@@ -29,6 +29,12 @@ DOMAIN_ACTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
         | pyvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA), "undefined"),
 }
 
+#: The libvirt ACL permission each domain action needs (remote_protocol.x's @acl).
+DOMAIN_ACTION_PERMISSIONS = {
+    "start": "domain:start", "shutdown": "domain:init_control", "destroy": "domain:stop",
+    "reboot": "domain:init_control", "suspend": "domain:suspend", "resume": "domain:suspend",
+    "save": "domain:hibernate", "undefine": "domain:delete"}
+
 NETWORK_ACTIONS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "start": (lambda n: n.create(), "started"),
     "stop": (lambda n: n.destroy(), "destroyed"),
@@ -136,7 +142,8 @@ def create_guest(conn: Any, form: dict[str, str]) -> str:
                      boot=form.get("boot", "volume"), network=form.get("network", ""),
                      kernel=form.get("kernel", "").strip(), iso=form.get("iso", "").strip(),
                      initrd=form.get("initrd", "").strip(),
-                     cmdline=form.get("cmdline", "").strip())
+                     cmdline=form.get("cmdline", "").strip(),
+                     vnc=bool(form.get("vnc")))
     if plan.boot not in ("volume", "kernel", "iso"):
         raise ValueError(f"unknown boot choice '{plan.boot}'")
     if plan.boot == "kernel" and not plan.kernel:

@@ -19,21 +19,26 @@ from starlette.staticfiles import StaticFiles
 import pyvirt
 
 from . import realtime, routes_domains, routes_infra, vnc
-from .auth import (Forbidden, NotLoggedIn, check_csrf, log_in, log_out, require_user,
-                   session_user)
-from .events import EventHub
+from .auth import (Forbidden, NotLoggedIn, check_csrf, log_in, log_out, require_may,
+                   require_user, session_user)
+from .daemon_login import DaemonLogins, LoginFailed
 from .hosts import HostList, UnknownHost
 from .pages import HERE, LOG, error_page, libvirt_status, render
 from .security import SecurityHeaders
 from .users import UserStore
+from .workspace import Workspace, workspace_of
 
 SESSION_COOKIE = "pyvirt_session"
 
 
 @dataclass
 class WebConfig:
+    """``users`` (users-file mode, local URIs) or ``logins`` (daemon mode: the
+    daemon authenticates each user and its access rules decide)."""
+
     uris: list[str]
-    users: UserStore
+    users: UserStore | None = None
+    logins: DaemonLogins | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     https_only: bool = False
     stats_interval: float = 1.0
@@ -51,16 +56,26 @@ async def login_page(request: Request) -> Response:
     if session_user(request, request.app.state.users) is not None:
         return RedirectResponse("/", status_code=303)
     return render(request, "login.html", next=_safe_next(request.query_params.get("next")),
-                  error=None)
+                  error=None, username="")
 
 
 async def login_submit(request: Request) -> Response:
     form = await request.form()
     name, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
+    logins = request.app.state.logins
+    if logins is not None:
+        try:
+            sid, user = await run_in_threadpool(logins.login, name, password)
+        except LoginFailed as err:
+            return render(request, "login.html", status=401, next=target, error=str(err),
+                          username=name)
+        logins.logout(request.session)          # a login replaces the session's old one
+        log_in(request, user, sid)
+        return RedirectResponse(target, status_code=303)
     user = request.app.state.users.authenticate(name, password)
     if user is None:
-        return render(request, "login.html", status=401, next=target,
+        return render(request, "login.html", status=401, next=target, username=name,
                       error="Login failed: unknown user or wrong password")
     log_in(request, user)
     return RedirectResponse(target, status_code=303)
@@ -70,6 +85,8 @@ async def logout(request: Request) -> Response:
     if session_user(request, request.app.state.users) is None:
         return RedirectResponse("/login", status_code=303)      # already logged out
     await check_csrf(request)
+    if request.app.state.logins is not None:
+        await run_in_threadpool(request.app.state.logins.logout, request.session)
     log_out(request)
     return RedirectResponse("/login", status_code=303)
 
@@ -104,10 +121,10 @@ def create_app(config: WebConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        for poller in app.state.pollers.values():
-            poller.stop()
-        app.state.hub.unwatch_all()
-        app.state.hosts.close_all()
+        if app.state.logins is not None:
+            app.state.logins.close_all()
+        else:
+            app.state.workspace.close()
 
     routes = [
         Route("/login", login_page),
@@ -126,33 +143,31 @@ def create_app(config: WebConfig) -> Starlette:
                 pyvirt.libvirtError: _libvirt_error, Exception: _unexpected}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
                     lifespan=lifespan)
+    if (config.users is None) == (config.logins is None):
+        raise ValueError("give the manager either a users file or daemon logins")
     app.state.config = config
-    app.state.users = config.users
-    app.state.hosts = HostList(config.uris)
-    app.state.hub = EventHub()
-    app.state.pollers = {}
+    app.state.logins = config.logins
+    app.state.users = config.logins if config.logins is not None else config.users
+    app.state.workspace = Workspace(HostList(config.uris)) if config.logins is None else None
     app.state.stats_interval = config.stats_interval
     return app
 
 
 async def console_page(request: Request) -> Response:
     user = require_user(request, request.app.state.users)
-    if not user.can_write:
-        raise Forbidden(f"operation forbidden: user '{user.name}' has read-only access "
-                        "and may not use consoles")
-    host = request.app.state.hosts.get(request.path_params["host"])
-    return render(request, "console.html", host=host, name=request.path_params["name"],
+    name = request.path_params["name"]
+    require_may(user, "domain:open_device", name, "use consoles")
+    host = workspace_of(request).hosts.get(request.path_params["host"])
+    return render(request, "console.html", host=host, name=name,
                   vendor_ok=(HERE / "static" / "vendor" / "xterm" / "xterm.js").exists())
 
 
 async def vnc_page(request: Request) -> Response:
     """The noVNC viewer, or why this domain's display cannot be reached."""
     user = require_user(request, request.app.state.users)
-    if not user.can_write:
-        raise Forbidden(f"operation forbidden: user '{user.name}' has read-only access "
-                        "and may not use consoles")
-    host = request.app.state.hosts.get(request.path_params["host"])
     name = request.path_params["name"]
+    require_may(user, "domain:open_graphics", name, "use consoles")
+    host = workspace_of(request).hosts.get(request.path_params["host"])
     xml = await run_in_threadpool(lambda: host.conn.lookupByName(name).XMLDesc(0))
     try:
         problem = None

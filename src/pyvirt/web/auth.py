@@ -2,18 +2,18 @@
 
 Sessions are Starlette's signed cookies (``request.session``): ``user`` holds
 the login name, ``csrf`` a random token every mutating request must echo
-(form field ``csrf`` or header ``X-CSRF-Token``).
+(form field ``csrf`` or header ``X-CSRF-Token``), and in daemon mode ``sid``
+names the login whose connections the session uses (kept in memory only).
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
-
-from .users import User, UserStore
 
 
 class NotLoggedIn(Exception):
@@ -36,15 +36,17 @@ def csrf_token(conn: HTTPConnection) -> str:
     return token
 
 
-def session_user(conn: HTTPConnection, users: UserStore) -> User | None:
-    """The logged-in user, re-read from the users file's entries (removed = logged out)."""
-    name = conn.session.get("user")
-    return users.get(name) if isinstance(name, str) else None
+def session_user(conn: HTTPConnection, users: Any) -> Any:
+    """The logged-in user: from the users file's entries (removed = logged out) or,
+    in daemon mode, the session's live login (expired or logged out = None)."""
+    return users.user_of(conn.session)
 
 
-def log_in(request: Request, user: User) -> None:
+def log_in(request: Request, user: Any, sid: str | None = None) -> None:
     request.session.clear()
     request.session["user"] = user.name
+    if sid is not None:
+        request.session["sid"] = sid           # daemon mode: the login's connections
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
@@ -52,21 +54,33 @@ def log_out(request: Request) -> None:
     request.session.clear()
 
 
-def require_user(conn: HTTPConnection, users: UserStore) -> User:
+def require_user(conn: HTTPConnection, users: Any) -> Any:
     user = session_user(conn, users)
     if user is None:
         raise NotLoggedIn()
     return user
 
 
-async def require_writer(request: Request, users: UserStore, what: str) -> User:
-    """An admin with a valid CSRF token, or Forbidden naming ``what`` was refused."""
+async def require_writer(request: Request, users: Any, what: str) -> Any:
+    """A user with a valid CSRF token who may change things, or Forbidden naming
+    ``what`` was refused. Daemon users pass: the daemon checks each call itself."""
     user = require_user(request, users)
     await check_csrf(request)
-    if not user.can_write:
+    if user.enforced_here and not user.can_write:
         raise Forbidden(f"operation forbidden: user '{user.name}' has read-only access "
                         f"and may not {what}")
     return user
+
+
+def require_may(user: Any, permission: str, obj: str | None, what: str) -> None:
+    """Forbidden unless ``user`` may use ``permission`` on ``obj`` (for what this
+    server does itself, such as connecting to a VNC display)."""
+    if user.may(permission, obj):
+        return
+    if user.enforced_here:
+        raise Forbidden(f"operation forbidden: user '{user.name}' has read-only access "
+                        f"and may not {what}")
+    raise Forbidden(f"operation forbidden: the access rules do not let '{user.name}' {what}")
 
 
 async def check_csrf(request: Request) -> None:

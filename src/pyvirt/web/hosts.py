@@ -1,6 +1,8 @@
 """The hosts the manager shows: one pyvirt connection per URI, opened lazily.
 
 A host is addressed by its index in the ``--uri`` list (``/hosts/0/...``).
+The opener is ``pyvirt.open`` (users-file mode, one shared connection per URI)
+or a per-login ``openAuth`` with the user's credentials (daemon mode).
 Every call goes through the public ``pyvirt`` API only.
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pyvirt
 
@@ -26,6 +28,7 @@ class Host:
     _conn: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     last_error: str | None = None
+    opener: Callable[[str], Any] | None = None     # None: pyvirt.open
 
     @property
     def conn(self) -> "pyvirt.virConnect":
@@ -33,7 +36,7 @@ class Host:
         with self._lock:
             if self._conn is None:
                 try:
-                    self._conn = pyvirt.open(self.uri)
+                    self._conn = (self.opener or pyvirt.open)(self.uri)
                 except pyvirt.libvirtError as err:
                     self.last_error = str(err)
                     raise
@@ -43,6 +46,15 @@ class Host:
                 except pyvirt.libvirtError:
                     pass
             return self._conn
+
+    def adopt(self, conn: Any) -> None:
+        """Use ``conn`` (already open, e.g. by a login) as this host's connection."""
+        with self._lock:
+            self._conn, self.last_error = conn, None
+        try:
+            conn.registerCloseCallback(self._on_close, None)
+        except pyvirt.libvirtError:
+            pass
 
     def _on_close(self, conn: Any, reason: int, _opaque: Any) -> None:
         """A remote connection dropped: the next use opens a fresh one."""
@@ -69,8 +81,9 @@ class Host:
 class HostList:
     """The configured hosts, in ``--uri`` order."""
 
-    def __init__(self, uris: list[str]) -> None:
-        self.hosts = [Host(i, uri) for i, uri in enumerate(uris)]
+    def __init__(self, uris: list[str],
+                 opener: Callable[[str], Any] | None = None) -> None:
+        self.hosts = [Host(i, uri, opener=opener) for i, uri in enumerate(uris)]
 
     def __iter__(self):
         return iter(self.hosts)

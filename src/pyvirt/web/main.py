@@ -4,6 +4,8 @@
                [--uri qemu:///...] [--cert CERT --key KEY] [--secret-file FILE]
     pyvirt-web --users users.txt --add-user NAME [--role admin|readonly]
                (the password is read from stdin, or asked for on a terminal)
+    pyvirt-web --auth daemon --uri qemu+tcp://host/system [--access-rules FILE]
+               (logins checked by the daemon: SASL name/password through openAuth)
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import os
 import sys
 from pathlib import Path
 
+from pyvirt.errors import libvirtError
+
+from .daemon_login import daemon_logins
 from .users import ROLES, UserStore, UsersFile, UsersFileError
 
 DEFAULT_USERS = "/etc/pyvirt/web-users"
@@ -38,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--users", metavar="FILE",
                         default=os.environ.get("PYVIRT_WEB_USERS", DEFAULT_USERS),
                         help="users file: name:role:hash lines")
+    parser.add_argument("--auth", choices=("users", "daemon"), default="users",
+                        help="who checks logins: the users file (default) or the daemon "
+                             "behind the URIs (each user opens its own connections)")
+    parser.add_argument("--access-rules", metavar="FILE",
+                        help="with --auth daemon: the daemon's access rules file, to hide "
+                             "what it would refuse")
     parser.add_argument("--cert", help="TLS certificate (PEM) to serve HTTPS")
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--secret-file", metavar="FILE",
@@ -85,9 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         if bool(args.cert) != bool(args.key):
             print("error: --cert and --key go together", file=sys.stderr)
             return 2
-        users = UsersFile(args.users)
+        if args.access_rules and args.auth != "daemon":
+            print("error: --access-rules goes with --auth daemon", file=sys.stderr)
+            return 2
+        users = UsersFile(args.users) if args.auth == "users" else None
+        logins = daemon_logins(args.uri, args.access_rules) if args.auth == "daemon" else None
         secret = read_secret(args.secret_file)
     except (OSError, UsersFileError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except libvirtError as err:                 # a malformed rules file
         print(f"error: {err}", file=sys.stderr)
         return 1
 
@@ -95,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import WebConfig, create_app
 
-    config = WebConfig(uris=args.uri, users=users, https_only=bool(args.cert))
+    config = WebConfig(uris=args.uri, users=users, logins=logins, https_only=bool(args.cert))
     if secret:
         config.secret_key = secret
     host, port = args.listen

@@ -16,6 +16,7 @@ import pyvirt
 from pyvirt import errors as verr
 
 from .auth import Forbidden, csrf_token, require_writer, session_user
+from .workspace import workspace_of
 
 LOG = logging.getLogger("pyvirt.web")
 HERE = Path(__file__).parent
@@ -43,9 +44,12 @@ templates.env.filters["bytes"] = human_bytes
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     app = request.app
     user = session_user(request, app.state.users)
+    hosts = workspace_of(request).hosts if user else []
     context.update(user=user, can_write=bool(user and user.can_write),
+                   may=lambda permission, obj=None: bool(user and user.may(permission, obj)),
                    csrf=csrf_token(request) if user else "",
-                   hosts=app.state.hosts, flashes=request.session.pop("flashes", []),
+                   hosts=hosts, flashes=request.session.pop("flashes", []),
+                   daemon_mode=app.state.logins is not None,
                    request=request)
     return templates.TemplateResponse(request, template, context, status_code=status)
 
@@ -74,14 +78,22 @@ def libvirt_status(err: pyvirt.libvirtError) -> int:
     return 404 if err.get_error_code() in NOT_FOUND_CODES else 500
 
 
+def explain_refusal(err: pyvirt.libvirtError, user: Any, what: str) -> str:
+    """libvirt's message, and for the daemon's access refusal (which never says why)
+    who was refused what."""
+    if err.get_error_code() != verr.VIR_ERR_ACCESS_DENIED:
+        return str(err)
+    return f"{err} (the daemon's access rules do not let '{user.name}' {what})"
+
+
 async def act(request: Request, what: str, func: Callable[..., Any], *args: Any,
               back: str) -> Response:
     """Check the user may change things, run ``func`` in a thread, flash, redirect."""
-    await require_writer(request, request.app.state.users, what)
+    user = await require_writer(request, request.app.state.users, what)
     try:
         result = await run_in_threadpool(func, *args)
     except pyvirt.libvirtError as err:
-        flash(request, "error", str(err))
+        flash(request, "error", explain_refusal(err, user, what))
     except ValueError as err:
         flash(request, "error", str(err))
     else:

@@ -21,21 +21,32 @@ from .auth import same_origin, session_user
 from .events import Subscriber, ensure_event_loop
 from .hosts import UnknownHost
 from .stats import StatsPoller
+from .workspace import Workspace, workspace_of
 
 POLICY_VIOLATION = 1008
 
 
-async def _authorised(websocket: WebSocket, write: bool) -> Any:
-    """The session's user, or None after refusing the handshake."""
+async def _authorised(websocket: WebSocket, permission: str | None = None) -> Any:
+    """The session's user, or None after refusing the handshake (no session, another
+    origin, or ``permission`` on the path's domain not allowed)."""
     user = session_user(websocket, websocket.app.state.users)
-    if user is None or not same_origin(websocket) or (write and not user.can_write):
+    name = websocket.path_params.get("name")
+    if user is None or not same_origin(websocket) or (
+            permission and not user.may(permission, name)):
         await websocket.close(code=POLICY_VIOLATION)
         return None
     return user
 
 
+def _still_used(websocket: WebSocket) -> None:
+    """An open page keeps its daemon-mode login from counting as idle."""
+    logins = websocket.app.state.logins
+    if logins is not None:
+        logins.user_of(websocket.session)
+
+
 def _host_indexes(websocket: WebSocket) -> list[int]:
-    hosts = websocket.app.state.hosts
+    hosts = workspace_of(websocket).hosts
     wanted = websocket.query_params.get("hosts", "")
     out = []
     for part in wanted.split(","):
@@ -44,10 +55,10 @@ def _host_indexes(websocket: WebSocket) -> list[int]:
     return out or list(range(len(hosts)))
 
 
-def _poller(app: Any, index: int) -> StatsPoller:
-    pollers = app.state.pollers
+def _poller(app: Any, space: Workspace, index: int) -> StatsPoller:
+    pollers = space.pollers
     if index not in pollers:
-        pollers[index] = StatsPoller(app.state.hosts.get(index), app.state.hub.publish,
+        pollers[index] = StatsPoller(space.hosts.get(index), space.hub.publish,
                                      app.state.stats_interval)
     return pollers[index]
 
@@ -63,22 +74,23 @@ async def _until_disconnect(websocket: WebSocket) -> None:
 
 
 async def events_socket(websocket: WebSocket) -> None:
-    if await _authorised(websocket, write=False) is None:
+    if await _authorised(websocket) is None:
         return
     await websocket.accept()
     app = websocket.app
+    space = workspace_of(websocket)
     indexes = _host_indexes(websocket)
     sub = Subscriber(frozenset(indexes), asyncio.get_running_loop())
-    app.state.hub.subscribe(sub)
+    space.hub.subscribe(sub)
     try:
         for index in indexes:
-            host = app.state.hosts.get(index)
+            host = space.hosts.get(index)
             try:
-                await asyncio.to_thread(app.state.hub.watch, host)
+                await asyncio.to_thread(space.hub.watch, host)
             except pyvirt.libvirtError as err:
                 await websocket.send_json({"type": "error", "host": index, "message": str(err)})
                 continue
-            _poller(app, index).start()
+            _poller(app, space, index).start()
         await websocket.send_json({"type": "hello", "hosts": indexes})
         watcher = asyncio.ensure_future(_until_disconnect(websocket))
         while not watcher.done():
@@ -86,15 +98,16 @@ async def events_socket(websocket: WebSocket) -> None:
             done, _ = await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
                 await websocket.send_json(getter.result())
+                _still_used(websocket)
             else:
                 getter.cancel()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        app.state.hub.unsubscribe(sub)
+        space.hub.unsubscribe(sub)
         for index in indexes:
-            if not app.state.hub.subscribers_of(index) and index in app.state.pollers:
-                app.state.pollers[index].stop()
+            if not space.hub.subscribers_of(index) and index in space.pollers:
+                space.pollers[index].stop()
 
 
 class ConsoleBridge:
@@ -157,12 +170,11 @@ class ConsoleBridge:
 
 
 async def console_socket(websocket: WebSocket) -> None:
-    if await _authorised(websocket, write=True) is None:
+    if await _authorised(websocket, "domain:open_device") is None:
         return
-    app = websocket.app
     name = websocket.path_params["name"]
     try:
-        host = app.state.hosts.get(websocket.path_params["host"])
+        host = workspace_of(websocket).hosts.get(websocket.path_params["host"])
         bridge = await asyncio.to_thread(ConsoleBridge, host.conn, name,
                                          asyncio.get_running_loop())
     except (pyvirt.libvirtError, UnknownHost) as err:
@@ -199,15 +211,14 @@ async def _console_to_page(websocket: WebSocket, bridge: ConsoleBridge) -> None:
 
 async def vnc_socket(websocket: WebSocket) -> None:
     """Bridge noVNC (binary frames) to the domain's VNC server, found via its live XML."""
-    if await _authorised(websocket, write=True) is None:
+    if await _authorised(websocket, "domain:open_graphics") is None:
         return
-    app = websocket.app
     name = websocket.path_params["name"]
     try:
-        host = app.state.hosts.get(websocket.path_params["host"])
+        host = workspace_of(websocket).hosts.get(websocket.path_params["host"])
         xml = await asyncio.to_thread(lambda: host.conn.lookupByName(name).XMLDesc(0))
         target = vnc.vnc_target(host.uri, xml)
-        reader, writer = await vnc.open_vnc(target)
+        channel = await vnc.open_vnc(target)
     except (pyvirt.libvirtError, UnknownHost, OSError) as err:
         await websocket.close(code=POLICY_VIOLATION if isinstance(err, UnknownHost)
                               else 1011, reason=str(err)[:120])
@@ -216,7 +227,7 @@ async def vnc_socket(websocket: WebSocket) -> None:
 
     async def vnc_to_page() -> None:
         try:
-            while data := await reader.read(65536):
+            while data := await channel.reader.read(65536):
                 await websocket.send_bytes(data)
             await websocket.close()              # the VNC server went away
         except (WebSocketDisconnect, RuntimeError, OSError):
@@ -230,13 +241,13 @@ async def vnc_socket(websocket: WebSocket) -> None:
                 break
             data = message.get("bytes") or (message.get("text") or "").encode()
             if data:
-                writer.write(data)
-                await writer.drain()
+                channel.writer.write(data)
+                await channel.writer.drain()
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
         pump.cancel()
-        writer.close()
+        await channel.close()
 
 
 ROUTES = [

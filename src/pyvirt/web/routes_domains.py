@@ -14,10 +14,11 @@ import pyvirt
 from . import actions, views
 from .auth import require_user, require_writer
 from .pages import act, error_page, flash, form_dict, render
+from .workspace import workspace_of
 
 
 def _host(request: Request):
-    return request.app.state.hosts.get(request.path_params["host"])
+    return workspace_of(request).hosts.get(request.path_params["host"])
 
 
 def _dom_url(request: Request, name: str) -> str:
@@ -26,7 +27,8 @@ def _dom_url(request: Request, name: str) -> str:
 
 async def hosts_page(request: Request) -> Response:
     require_user(request, request.app.state.users)
-    rows = [await run_in_threadpool(views.host_summary, host) for host in request.app.state.hosts]
+    rows = [await run_in_threadpool(views.host_summary, host)
+            for host in workspace_of(request).hosts]
     return render(request, "hosts.html", rows=rows)
 
 
@@ -56,7 +58,7 @@ async def domains_bulk(request: Request) -> Response:
 
 
 async def domain_page(request: Request) -> Response:
-    require_user(request, request.app.state.users)
+    user = require_user(request, request.app.state.users)
     host = _host(request)
     name = request.path_params["name"]
 
@@ -66,8 +68,10 @@ async def domain_page(request: Request) -> Response:
                 views.guest_choices(host.conn))
 
     details, snapshots, choices = await run_in_threadpool(gather)
+    offered = [action for action, permission in actions.DOMAIN_ACTION_PERMISSIONS.items()
+               if user.may(permission, name)]
     return render(request, "domain.html", host=host, dom=details, snapshots=snapshots,
-                  actions=actions.DOMAIN_ACTIONS, choices=choices)
+                  actions=actions.DOMAIN_ACTIONS, choices=choices, offered=offered)
 
 
 async def domain_action(request: Request) -> Response:

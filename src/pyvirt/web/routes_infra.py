@@ -14,10 +14,11 @@ import pyvirt
 from . import actions, views
 from .auth import require_user, require_writer
 from .pages import act, error_page, flash, form_dict, render
+from .workspace import workspace_of
 
 
 def _host(request: Request):
-    return request.app.state.hosts.get(request.path_params["host"])
+    return workspace_of(request).hosts.get(request.path_params["host"])
 
 
 async def networks_page(request: Request) -> Response:

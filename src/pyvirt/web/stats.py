@@ -138,9 +138,22 @@ class StatsPoller:
             self.task = asyncio.get_running_loop().create_task(self._run())
 
     def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
+        """Cancel the sampling task; safe from any thread (a logout runs in a worker)."""
+        task, self.task = self.task, None
+        if task is None:
+            return
+        loop = task.get_loop()
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
+            task.cancel()
+            return
+        try:
+            loop.call_soon_threadsafe(task.cancel)
+        except RuntimeError:                    # that loop has closed: nothing runs
+            pass
 
     async def _run(self) -> None:
         while True:

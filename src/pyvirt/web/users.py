@@ -13,20 +13,43 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROLES = ("admin", "readonly")
 ITERATIONS = 200_000
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
+#: Permissions that only look (libvirt's ACL words): a read-only user may use these.
+READ_PERMISSIONS = ("read", "getattr", "search_domains", "search_networks",
+                    "search_storage_pools", "detect_storage_pools")
+
+
+def is_read_permission(permission: str) -> bool:
+    """``domain:read`` yes, ``domain:start`` no."""
+    return permission.partition(":")[2] in READ_PERMISSIONS
+
+
 @dataclass(frozen=True)
 class User:
+    """A users-file user: ``admin`` may change things, ``readonly`` may look."""
+
     name: str
     role: str
 
     @property
     def can_write(self) -> bool:
         return self.role == "admin"
+
+    def may(self, permission: str, obj: str | None = None) -> bool:
+        """Whether to offer an action needing libvirt's ``permission`` on ``obj``."""
+        return self.can_write or is_read_permission(permission)
+
+    @property
+    def enforced_here(self) -> bool:
+        """True: this manager refuses what the role forbids (the daemon does not know
+        these users). Daemon users answer False: the daemon decides."""
+        return True
 
 
 def hash_password(password: str, salt: bytes | None = None,
@@ -91,6 +114,11 @@ class UserStore:
     def get(self, name: str) -> User | None:
         entry = self._entries.get(name)
         return User(name, entry[0]) if entry else None
+
+    def user_of(self, session: Any) -> User | None:
+        """The session's user, re-read from the entries (removed = logged out)."""
+        name = session.get("user")
+        return self.get(name) if isinstance(name, str) else None
 
     def authenticate(self, name: str, password: str) -> User | None:
         entry = self._entries.get(name)

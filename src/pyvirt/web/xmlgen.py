@@ -42,6 +42,7 @@ class GuestPlan:
     disk_format: str = "raw"
     network: str = ""                 # a libvirt network name, "" for none
     serial_console: bool = True
+    vnc: bool = False                 # a VGA display with an autoport VNC server
 
 
 def domain_xml(plan: GuestPlan) -> str:
@@ -89,6 +90,10 @@ def domain_xml(plan: GuestPlan) -> str:
         etree.SubElement(serial, "target", port="0")
         console = etree.SubElement(devices, "console", type="pty")
         etree.SubElement(console, "target", type="serial", port="0")
+    if plan.vnc:
+        etree.SubElement(devices, "graphics", type="vnc", autoport="yes")
+        video = etree.SubElement(devices, "video")
+        etree.SubElement(video, "model", type="vga")
     return _format(root)
 
 
