@@ -27,7 +27,10 @@ from pathlib import Path
 
 import pytest
 
+from lxml import etree
+
 import pyvirt as libvirt
+from pyvirt.cgroups import DomainCgroup, domain_group_name
 from pyvirt.drivers.qemu import driver as qdriver, state_dir
 from pyvirt.security import acl, state as sec_state
 from pyvirt.security.labeller import DacLabeller
@@ -98,12 +101,23 @@ class Root:
     def close(self) -> None:
         """Kill what a failed test left running and give its files back."""
         dirs = state_dir.dirs_for_root(self.path)
-        for rec in state_dir.load_statuses(dirs)[0]:
+        records = state_dir.load_statuses(dirs)[0]
+        for rec in records:
             if state_dir.process_start_time(rec.pid) == rec.pid_start:
                 try:
                     os.kill(rec.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        for rec in records:                          # their cgroups go too
+            wait_for(lambda: state_dir.process_start_time(rec.pid) is None or
+                     Path(f"/proc/{rec.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+                     == "Z", what="QEMU to die")
+            uuid = etree.fromstring(rec.live_xml.encode()).findtext("uuid")
+            group = DomainCgroup(domain_group_name(rec.name, "qemu", uuid[:8]))
+            try:
+                group.remove(timeout=5.0)
+            except libvirt.libvirtError:
+                pass
         try:
             self.conn.close()
         except libvirt.libvirtError:
@@ -168,10 +182,12 @@ def qemu_pid(root: Root, name: str) -> int:
 
 
 def cgroup_file(pid: int, controller: str, v1_name: str, v2_name: str) -> str:
-    """A file of the cgroup ``pid`` is in, found through /proc/PID/cgroup."""
+    """A file of the domain cgroup ``pid`` is in, found through /proc/PID/cgroup
+    (QEMU's main thread sits in the domain's ``emulator/`` child, as in libvirt)."""
     mounts = [line.split() for line in Path("/proc/self/mounts").read_text().splitlines()]
     for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
+        path = path.removesuffix("/emulator")
         if controller in controllers.split(","):
             mount = next(m[1] for m in mounts if m[2] == "cgroup" and
                          controller in m[3].split(","))
@@ -332,3 +348,72 @@ def test_a_failed_start_and_a_guest_found_dead_give_their_files_back(roots, tmp_
     st = disk.stat()
     assert (st.st_uid, st.st_gid) == (0, 0)
     assert all(entry[2] != UID_A for entry in acl.read(str(tmp_path)))
+
+
+def cgroup_dir_of(pid: int, controller: str) -> Path:
+    """The v1 directory of the cgroup thread/process ``pid`` is in."""
+    mounts = [line.split() for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            mount = next(m[1] for m in mounts if m[2] == "cgroup" and
+                         controller in m[3].split(","))
+            return Path(mount + path)
+    raise AssertionError(f"no v1 {controller} hierarchy")
+
+
+@pytest.mark.skipif(not Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").exists(),
+                    reason="needs the v1 cpu controller (cpu.cfs_quota_us)")
+def test_each_vcpu_thread_has_its_own_cgroup(roots, tmp_path: Path, guest) -> None:
+    tmp_path.chmod(0o700)
+    root = roots("v", UID_A)
+    disk = root.path / "v.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", str(disk), "16M")
+    xml = domain_xml(guest, "v", disk, root.path / "v.console").replace(
+        "<vcpu>1</vcpu>", "<vcpu current='2'>3</vcpu>").replace(
+        "<cputune><shares>512</shares></cputune>",
+        "<cputune><shares>512</shares><vcpupin vcpu='1' cpuset='0'/>"
+        "<emulatorpin cpuset='1'/><period>50000</period><quota>20000</quota>"
+        "<global_period>100000</global_period><global_quota>150000</global_quota>"
+        "<emulator_period>40000</emulator_period><emulator_quota>30000</emulator_quota>"
+        "</cputune>")
+    dom = root.conn.createXML(xml, 0)
+    pid = qemu_pid(root, "v")
+    domain_dir = cgroup_dir_of(pid, "cpu").parent          # .../emulator -> the domain
+    assert cgroup_dir_of(pid, "cpu").name == "emulator"
+    cpus = root.conn.lookupByName("v")
+    tids = {}
+    for index in (0, 1):
+        group = domain_dir / f"vcpu{index}"
+        assert (group / "cpu.cfs_period_us").read_text().strip() == "50000"
+        assert (group / "cpu.cfs_quota_us").read_text().strip() == "20000"
+        tids[index] = (group / "tasks").read_text().split()
+    assert (domain_dir / "emulator" / "cpu.cfs_period_us").read_text().strip() == "40000"
+    assert (domain_dir / "emulator" / "cpu.cfs_quota_us").read_text().strip() == "30000"
+    assert (domain_dir / "cpu.cfs_quota_us").read_text().strip() == "150000"
+    emulator_tids = (domain_dir / "emulator" / "tasks").read_text().split()
+    assert str(pid) in emulator_tids
+    threads = set(os.listdir(f"/proc/{pid}/task"))
+    assert set(emulator_tids) | set(tids[0]) | set(tids[1]) == threads
+    if tids[0] and tids[1]:                 # multi-threaded TCG: one thread per vCPU
+        assert len(tids[0]) == len(tids[1]) == 1 and tids[0] != tids[1]
+        assert os.sched_getaffinity(int(tids[1][0])) == {0}
+        cpuset_dir = cgroup_dir_of(int(tids[1][0]), "cpuset")
+        assert cpuset_dir.name == "vcpu1" and (cpuset_dir / "cpuset.cpus").read_text(
+        ).strip() == "0"
+    assert cgroup_dir_of(pid, "cpuset").name == "emulator"
+    params = cpus.schedulerParameters()
+    assert (params["vcpu_period"], params["vcpu_quota"]) == (50000, 20000)
+    assert (params["emulator_period"], params["emulator_quota"]) == (40000, 30000)
+    assert (params["global_period"], params["global_quota"]) == (100000, 150000)
+    dom.setSchedulerParametersFlags({"vcpu_quota": 25000}, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    assert (domain_dir / "vcpu1" / "cpu.cfs_quota_us").read_text().strip() == "25000"
+    assert (domain_dir / "cpu.cfs_quota_us").read_text().strip() == "150000"
+    assert not (domain_dir / "vcpu2").exists()
+    dom.setVcpusFlags(3, libvirt.VIR_DOMAIN_AFFECT_LIVE)       # a hot-plugged vCPU's thread
+    plugged = (domain_dir / "vcpu2" / "tasks").read_text().split()
+    assert len(plugged) == 1 and plugged[0] not in emulator_tids
+    assert (domain_dir / "vcpu2" / "cpu.cfs_quota_us").read_text().strip() == "25000"
+    dom.destroy()
+    assert not domain_dir.exists()
+    assert not list(Path("/sys/fs/cgroup/cpuset/machine").glob(f"*{domain_dir.name}*"))

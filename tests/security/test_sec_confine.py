@@ -82,3 +82,36 @@ def test_type_none_runs_unconfined(tmp_path):
                           use_cgroup=False)
     assert got.owner is None and got.labelled == [] and got.preexec.owner is None
     assert os.stat(disk).st_uid == 0
+
+
+def test_unlabel_more_gives_back_only_what_the_rest_does_not_use(tmp_path):
+    from pyvirt.security import acl
+    disk, hot, shared = (tmp_path / n for n in ("d.img", "hot.img", "shared.img"))
+    for f in (disk, hot, shared):
+        f.write_text("x")
+        os.chmod(f, 0o644)
+    state_dir = str(tmp_path / "st")
+    owner = Owner(61032, 61032)
+    dom = domain(str(disk))
+    confine.prepare(dom, key=KEY, name="unl", state_dir=state_dir, owner=owner,
+                    use_cgroup=False)
+
+    def wrapper(path, readonly=False):
+        return etree.fromstring(
+            "<domain><devices><disk type='file' device='disk'>"
+            f"<source file='{path}'/><target dev='vdb'/>{'<readonly/>' if readonly else ''}"
+            "</disk></devices></domain>")
+    confine.label_more(wrapper(hot), key=KEY, state_dir=state_dir, owner=owner)
+    confine.label_more(wrapper(shared, True), key=KEY, state_dir=state_dir, owner=owner)
+    assert hot.stat().st_uid == 61032
+    assert (acl.USER, acl.READ, 61032) in acl.read(str(shared))
+    # the main disk is also named by the leaving device: it stays the guest's
+    back = confine.unlabel_more(wrapper(hot), [dom], key=KEY, state_dir=state_dir)
+    assert back == [str(hot)]
+    assert (hot.stat().st_uid, stat.S_IMODE(hot.stat().st_mode)) == (0, 0o644)
+    assert confine.unlabel_more(wrapper(disk), [dom], key=KEY, state_dir=state_dir) == []
+    assert disk.stat().st_uid == 61032
+    confine.unlabel_more(wrapper(shared, True), [dom], key=KEY, state_dir=state_dir)
+    assert all(entry[2] != 61032 for entry in acl.read(str(shared)))
+    confine.release(key=KEY, name="unl", state_dir=state_dir)
+    assert disk.stat().st_uid == 0

@@ -4,7 +4,8 @@
 both); ``tuning`` reads a domain's ``<memtune>``, ``<cputune>`` and
 ``<blkiotune>`` into a plain :class:`~pyvirt.cgroups.tuning.Tuning` (no I/O);
 ``group`` is one domain's cgroup: create, place a process, apply the tuning,
-read stats and limits back, remove; ``params`` is libvirt's typed parameters
+read stats and limits back, remove; ``threads`` its ``vcpuN``/``emulator``
+children (one vCPU thread each, QEMU's other threads); ``params`` is libvirt's typed parameters
 for memtune/schedinfo/blkiotune (getters, checked setters, the XML edit).
 """
 

@@ -130,23 +130,41 @@ class DomainCgroup:
                 return [int(p) for p in read_text(path / "cgroup.procs").split()]
         return []
 
+    #: hierarchies that may hold child groups of this one (per-thread groups:
+    #: :mod:`pyvirt.cgroups.threads`), removed with it
+    child_controllers: tuple[str, ...] = ("cpu", "cpuacct", "cpuset")
+
     def remove(self, timeout: float = 2.0) -> None:
-        """Remove every directory, retrying while the last tasks leave (EBUSY)."""
+        """Remove every directory, child groups first, retrying while the last
+        tasks leave (EBUSY)."""
         deadline = time.monotonic() + timeout
-        for path in self.directories():
-            while path.exists():
-                try:
-                    path.rmdir()
-                except FileNotFoundError:
-                    break
-                except OSError as err:
-                    if err.errno != errno.EBUSY or time.monotonic() > deadline:
-                        if not self.remove_raises:
-                            break
-                        raise error(VIR_ERR_SYSTEM_ERROR, f"Unable to remove cgroup "
-                                    f"'{path}': {err.strerror}",
-                                    domain=VIR_FROM_CGROUP) from err
-                    time.sleep(0.02)
+        paths = self.directories()
+        for ctrl in self.child_controllers:
+            path = self.path(ctrl)
+            if path is not None and path not in paths:
+                paths.append(path)
+        for path in paths:
+            if path.is_dir():
+                children = sorted((p for p in path.rglob("*") if p.is_dir()),
+                                  key=lambda p: len(p.parts), reverse=True)
+                for child in children:
+                    self._rmdir(child, deadline)
+            self._rmdir(path, deadline)
+
+    def _rmdir(self, path: Path, deadline: float) -> None:
+        while path.exists():
+            try:
+                path.rmdir()
+            except FileNotFoundError:
+                break
+            except OSError as err:
+                if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                    if not self.remove_raises:
+                        break
+                    raise error(VIR_ERR_SYSTEM_ERROR, f"Unable to remove cgroup "
+                                f"'{path}': {err.strerror}",
+                                domain=VIR_FROM_CGROUP) from err
+                time.sleep(0.02)
 
     # --- writing ------------------------------------------------------------------
     def _write(self, controller: str, name: str, value: str) -> None:

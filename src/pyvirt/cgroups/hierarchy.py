@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 CONTROLLERS = ("cpu", "cpuacct", "memory", "blkio", "freezer", "devices", "pids")
+#: every controller the layout records (cpuset only holds per-thread groups)
+KNOWN_CONTROLLERS = (*CONTROLLERS, "cpuset")
 #: v2 names of the v1 controllers (v2 folds cpuacct into cpu, blkio is io)
 V2_NAMES = {"cpuacct": "cpu", "blkio": "io"}
 
@@ -46,7 +48,7 @@ def parse_mounts(text: str, read_v2_controllers: Callable[[Path], str] | None = 
         mount_point, fstype, options = parts[1], parts[2], parts[3].split(",")
         if fstype == "cgroup":
             for opt in options:
-                if opt in CONTROLLERS and opt not in v1:
+                if opt in KNOWN_CONTROLLERS and opt not in v1:
                     v1[opt] = Path(mount_point)
         elif fstype == "cgroup2" and v2 is None:
             v2 = Path(mount_point)

@@ -16,6 +16,7 @@ from lxml import etree
 
 from pyvirt.cgroups.group import DomainCgroup
 from pyvirt.conf.domain import DOMAIN_ORDER
+from pyvirt.cgroups.threads import thread_bandwidth
 from pyvirt.cgroups.tuning import MEMORY_UNLIMITED, QUOTA_MAX, Tuning, group_bandwidth
 from pyvirt.errors import (
     VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, error,
@@ -50,7 +51,8 @@ def memory_parameters(tuning: Tuning, group: DomainCgroup | None = None) -> dict
 
 def scheduler_parameters(tuning: Tuning, group: DomainCgroup | None = None) -> dict[str, int]:
     """libvirt's nine QEMU scheduler parameters; unset ones are 0 in the config,
-    and a live domain shows its group's shares and bandwidth as the global pair."""
+    and a live domain shows its group's shares and bandwidth as the global pair, and
+    its ``vcpuN``/``emulator`` groups' bandwidth (when it has them) as those pairs."""
     out = {}
     for name, attr in SCHED_FIELDS.items():
         value = getattr(tuning, attr) if attr else None
@@ -60,6 +62,8 @@ def scheduler_parameters(tuning: Tuning, group: DomainCgroup | None = None) -> d
         period, quota = group.cpu_bandwidth()
         out["cpu_shares"] = shares if shares is not None else out["cpu_shares"]
         out["global_period"], out["global_quota"] = period, quota
+        for kind, (k_period, k_quota) in thread_bandwidth(group).items():
+            out[f"{kind}_period"], out[f"{kind}_quota"] = k_period, k_quota
         for kind in ("vcpu", "emulator", "iothread"):
             if not out[f"{kind}_period"]:
                 out[f"{kind}_period"] = period

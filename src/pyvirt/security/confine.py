@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from pyvirt.cgroups import DomainCgroup, domain_group_name, tuning_of
 from pyvirt.errors import libvirtError
+from pyvirt.security import namespace
 from pyvirt.security.dac import SEARCH, FileAction, check_identity, merge_actions, plan_domain
 from pyvirt.security.labeller import DacLabeller
 from pyvirt.security.process import ChildConfinement, confinement_for, sandbox_args
@@ -41,13 +42,17 @@ class DomainConfinement:
 def prepare(domain: Any, *, key: str, name: str, state_dir: str, owner: Owner | None,
             driver: str = "qemu", extra_files: Iterable[FileAction] = (),
             use_cgroup: bool = True, allow_root: bool = False,
-            relabel: bool = True, groups: tuple[int, ...] = ()) -> DomainConfinement:
+            relabel: bool = True, groups: tuple[int, ...] = (),
+            dev_staging: str | None = None, kvm: bool | None = None) -> DomainConfinement:
     """Label, create the cgroup, tune it; ``domain`` is the live DomainDef (or
     its element), ``key`` a stable id (the UUID), ``owner`` the driver's
     configured user (used unless the domain has a static label). ``relabel``
     False (qemu.conf's ``dynamic_ownership = 0``) leaves every file as it is.
     Directories on the way to the labelled files get a search-only ACL entry
-    for the guest's uid where it needs one (:mod:`pyvirt.security.traverse`)."""
+    for the guest's uid where it needs one (:mod:`pyvirt.security.traverse`).
+    ``dev_staging`` (an empty directory's path) asks for a private mount
+    namespace and /dev (:mod:`pyvirt.security.namespace`); its nodes are read
+    after labelling, so a block disk's node carries the guest's owner."""
     seclabel = dac_seclabel(domain)
     identity = check_identity(seclabel, owner, allow_root=allow_root)
     labeller = DacLabeller(state_dir)
@@ -65,11 +70,13 @@ def prepare(domain: Any, *, key: str, name: str, state_dir: str, owner: Owner | 
     except BaseException:
         release(key=key, name=name, state_dir=state_dir, driver=driver)
         raise
+    private = namespace.private_dev(domain, dev_staging, kvm) if dev_staging else None
     if identity is not None:
         set_live_label(domain, identity)
     return DomainConfinement(key=key, owner=identity, cgroup=group,
                              preexec=confinement_for(identity, group,
-                                                     groups if identity == owner else ()),
+                                                     groups if identity == owner else (),
+                                                     private),
                              labelled=[a.path for a in plan if a.access != SEARCH])
 
 
@@ -85,6 +92,21 @@ def label_more(domain: Any, *, key: str, state_dir: str, owner: Owner | None,
         plan = merge_actions(plan + traversal_actions([a.path for a in plan], owner))
         DacLabeller(state_dir).label(key, owner, plan)
     return [a.path for a in plan]
+
+
+def unlabel_more(device_domain: Any, remaining: Iterable[Any], *, key: str, state_dir: str,
+                 extra_files: Iterable[FileAction] = (),
+                 remaining_extra: Iterable[FileAction] = ()) -> list[str]:
+    """Give back the files of a device leaving a running domain (a hot-unplugged
+    ``<disk>`` wrapped in a ``<domain><devices>``), except those the rest of the
+    domain (the definitions ``remaining``, plus ``remaining_extra``) still uses. Directories on
+    the way keep their search entry until the domain stops. Returns the paths
+    whose owner and mode came back."""
+    leaving = {a.path for a in plan_domain(device_domain, extra_files)}
+    kept = {a.path for a in remaining_extra}
+    for domain in remaining:
+        kept.update(a.path for a in plan_domain(domain))
+    return DacLabeller(state_dir).release_paths(key, sorted(leaving - kept))
 
 
 def release(*, key: str, name: str, state_dir: str, driver: str = "qemu") -> None:

@@ -104,6 +104,11 @@ class DacLabeller:
             paths = [p for p, e in data["files"].items() if domain_key in e["users"]]
         return self._release(domain_key, paths)
 
+    def release_paths(self, domain_key: str, paths: Iterable[str]) -> list[str]:
+        """Release some of the domain's files (a hot-unplugged disk's) now, not at
+        stop; the last user restores the owner and mode. Returns the paths put back."""
+        return self._release(domain_key, [os.path.normpath(p) for p in paths])
+
     def _release(self, key: str, paths: list[str]) -> list[str]:
         restored = []
         for path in paths:

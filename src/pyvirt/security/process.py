@@ -3,7 +3,8 @@
 :func:`sandbox_args` is QEMU's seccomp switch. :class:`ChildConfinement` is run
 in the forked child before exec (``subprocess.Popen(preexec_fn=…)``): it joins
 the domain's cgroup (still root, so QEMU's first allocation already counts),
-drops every supplementary group, takes the guest's gid and uid, and sets
+enters its own mount namespace with a private ``/dev`` when asked, drops
+every supplementary group, takes the guest's gid and uid, and sets
 ``PR_SET_NO_NEW_PRIVS`` so no setuid binary or file capability can raise it
 again. Only async-signal-safe-ish work happens there: a few writes and
 syscalls, no locks, no logging. Descriptors: the caller keeps Popen's
@@ -15,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 from pyvirt.security.seclabel import Owner
 
@@ -57,6 +59,9 @@ class ChildConfinement:
     no_new_privs: bool = True
     #: supplementary groups kept (the configured user's, e.g. kvm for /dev/kvm)
     groups: tuple[int, ...] = ()
+    #: run as root after joining the cgroup: a private mount namespace
+    #: (:class:`pyvirt.security.namespace.PrivateDev`), None for none
+    namespace: Callable[[], None] | None = None
 
     def __call__(self) -> None:
         pid = str(os.getpid()).encode()
@@ -66,6 +71,8 @@ class ChildConfinement:
                 os.write(fd, pid)
             finally:
                 os.close(fd)
+        if self.namespace is not None:
+            self.namespace()
         if self.owner is not None:
             os.setgroups(list(self.groups))
             os.setresgid(self.owner.gid, self.owner.gid, self.owner.gid)
@@ -74,10 +81,11 @@ class ChildConfinement:
             set_no_new_privs()
 
 
-def confinement_for(owner: Owner | None, cgroup=None,
-                    groups: tuple[int, ...] = ()) -> ChildConfinement:
+def confinement_for(owner: Owner | None, cgroup=None, groups: tuple[int, ...] = (),
+                    namespace: Callable[[], None] | None = None) -> ChildConfinement:
     """The :class:`ChildConfinement` of a domain (``cgroup``: a
     :class:`pyvirt.cgroups.DomainCgroup`, already created; ``groups``: the
-    supplementary groups to keep)."""
+    supplementary groups to keep; ``namespace``: the private mount namespace step)."""
     procs = tuple(str(p / "cgroup.procs") for p in cgroup.directories()) if cgroup else ()
-    return ChildConfinement(owner=owner, cgroup_procs=procs, groups=tuple(groups))
+    return ChildConfinement(owner=owner, cgroup_procs=procs, groups=tuple(groups),
+                            namespace=namespace)

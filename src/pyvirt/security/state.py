@@ -16,8 +16,9 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from typing import Any, Iterator
+
+from pyvirt.atomicfile import write_atomic
 
 STATE_FILE = "dac.json"
 LOCK_FILE = "dac.lock"
@@ -40,23 +41,8 @@ def load(state_dir: str) -> dict[str, Any]:
 
 def save(state_dir: str, data: dict[str, Any]) -> None:
     """Replace the record atomically and durably."""
-    fd, tmp = tempfile.mkstemp(prefix=".dac.", dir=state_dir)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, os.path.join(state_dir, STATE_FILE))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(state_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(os.path.join(state_dir, STATE_FILE),
+                 json.dumps(data, indent=1, sort_keys=True), 0o600)
 
 
 @contextlib.contextmanager

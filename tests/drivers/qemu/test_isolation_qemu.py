@@ -228,3 +228,22 @@ def test_a_filter_that_fails_takes_its_tap_away(fake_nics, hv) -> None:
         peers.plug_interfaces(object(), live)
     assert ("detach", "tapa") in fake_nics and ("close", 7) in fake_nics
     assert ("isolate", "tapa") not in fake_nics
+
+
+def test_qemu_conf_namespaces_list() -> None:
+    on = qconfig.from_values(qconfig.parse('user = "+5"\nnamespaces = [ "mount" ] # private\n'))
+    assert on.namespaces == ("mount",) and on.mount_namespace
+    assert qconfig.from_values(qconfig.parse('user = "+5"\n')).mount_namespace   # default
+    off = qconfig.from_values(qconfig.parse('user = "+5"\nnamespaces = []\n'))
+    assert off.namespaces == () and not off.mount_namespace
+    for text, message in (('namespaces = ["pid"]', "Unknown namespace: pid"),
+                          ('namespaces = "mount"', "expected a string list"),
+                          ('namespaces = [mount]', "expecting a string")):
+        with pytest.raises(libvirtError) as exc:
+            qconfig.from_values(qconfig.parse(text))
+        assert exc.value.get_error_code() == VIR_ERR_CONF_SYNTAX
+        assert message in exc.value.get_error_message()
+
+
+def test_an_unprivileged_driver_has_no_namespace(tmp_path: Path) -> None:
+    assert qconfig.load(tmp_path / "qemu.conf", privileged=False).namespaces == ()

@@ -126,3 +126,17 @@ def test_read_log_tail_keeps_the_last_bytes_after_an_offset(tmp_path):
     assert read_log_tail(str(log), offset=7, limit=11) == "last words"
     assert read_log_tail(str(log), offset=len("header\n"), limit=10_000).startswith("xxx")
     assert read_log_tail(str(tmp_path / "missing")) == ""
+
+
+def test_a_failing_preexec_step_is_reported_and_nothing_is_left(tmp_path):
+    proc = QemuProcess("vm1", fake("ok"), str(tmp_path / "run"), monitor_timeout=10)
+
+    def refuse() -> None:
+        raise OSError(1, "mount namespace: Operation not permitted")
+    proc.preexec = refuse
+    with pytest.raises(libvirtError) as exc:
+        proc.start()
+    assert exc.value.get_error_code() == VIR_ERR_INTERNAL_ERROR
+    assert "cannot set up the QEMU process" in exc.value.get_error_message()
+    assert not proc.running
+    assert not (tmp_path / "run" / "monitor.sock").exists()

@@ -24,6 +24,7 @@ from pyvirt.errors import (
     VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
     VIR_FROM_DOMAIN, VIR_FROM_LXC, error, libvirtError,
 )
+from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.numbers import DomainEvent as E
@@ -202,6 +203,7 @@ class LxcHypervisor(HypervisorConnection):
         check_flags(flags, n.DEFINE_VALIDATE, "lxcDomainDefineXMLFlags")
         ddef = definition.parse_definition(xml)
         name, uuid = ddef.name.strip(), definition.uuid_bytes(ddef)
+        check_name("domain", name)                  # it becomes file and socket names
         with self.drv.lock:
             dom = self._check_duplicates(name, uuid, live=False)
             state_dir.save_config(self.drv.dirs, name, ddef.to_xml(inactive=True))
@@ -222,6 +224,7 @@ class LxcHypervisor(HypervisorConnection):
         check_flags(flags, n.START_AUTODESTROY | n.START_VALIDATE, "lxcDomainCreateXMLWithFiles")
         ddef = definition.parse_definition(xml)
         name, uuid = ddef.name.strip(), definition.uuid_bytes(ddef)
+        check_name("domain", name)                  # it becomes file and socket names
         with self.drv.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             added = dom is None

@@ -28,6 +28,7 @@ from pyvirt.drivers.qemu import (
     agent, console, host, hotplug, ifaddr, lifecycle, peers, save, snapshot, state_dir, stats,
     vcpus,
 )
+from pyvirt.drivers.qemu.iftune import InterfaceTuningEntries
 from pyvirt.drivers.qemu.tuning import TuningEntries
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.driver_state import (
@@ -40,6 +41,7 @@ from pyvirt.errors import (
     VIR_ERR_OPERATION_INVALID, VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU,
     VIR_ERR_OPERATION_UNSUPPORTED, error, libvirtError,
 )
+from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.numbers import DomainEvent as E
@@ -79,7 +81,7 @@ def _events(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # --- the connection table -----------------------------------------------------------
-class QemuHypervisor(TuningEntries, HypervisorConnection):
+class QemuHypervisor(TuningEntries, InterfaceTuningEntries, HypervisorConnection):
     """One connection's view of a :class:`QemuDriverState`."""
 
     def __init__(self, drv: QemuDriverState, uri: str) -> None:
@@ -252,6 +254,7 @@ class QemuHypervisor(TuningEntries, HypervisorConnection):
         check_flags(flags, n.DEFINE_VALIDATE, "qemuDomainDefineXMLFlags")
         ddef, warnings = self.drv.parse(xml, bool(flags & n.DEFINE_VALIDATE))
         name, uuid = ddef.name.strip(), uuidlib.UUID(ddef.uuid).bytes
+        check_name("domain", name)                  # it becomes file and socket names
         with self.drv.lock:
             dom = self._check_duplicates(name, uuid, live=False)
             state_dir.save_config(self.drv.dirs, name, ddef.to_xml(inactive=True))
@@ -274,6 +277,7 @@ class QemuHypervisor(TuningEntries, HypervisorConnection):
                     "qemuDomainCreateXML")
         ddef, warnings = self.drv.parse(xml, bool(flags & n.START_VALIDATE))
         name, uuid = ddef.name.strip(), uuidlib.UUID(ddef.uuid).bytes
+        check_name("domain", name)                  # it becomes file and socket names
         with self.drv.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             added = dom is None
@@ -428,6 +432,7 @@ class QemuHypervisor(TuningEntries, HypervisorConnection):
         xml, running, offset = save.read_save_header(path)
         live = self.drv.parse(dxml or xml)[0]
         name, uuid = live.name.strip(), uuidlib.UUID(live.uuid).bytes
+        check_name("domain", name)
         with self.drv.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             added = dom is None

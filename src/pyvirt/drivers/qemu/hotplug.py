@@ -114,6 +114,11 @@ def _attach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
     lifecycle.check_disk_conflicts(drv, dom, probe)
     rt = lifecycle.runtime_of(drv, dom)
     isolation.label_hotplug(drv, dom, rt.owner, node)   # QEMU opens it as the guest
+    try:
+        isolation.plug_block_node(rt.pid, node)         # in QEMU's own /dev, if it has one
+    except libvirtError:
+        isolation.unlabel_unplugged(drv, dom, rt.owner, node, [dom.live_def, rt.disk_def])
+        raise
     alias = lifecycle.disk_alias(node)
     fmt = (node.find("driver").get("type") if node.find("driver") is not None else None) or "raw"
     readonly = node.find("readonly") is not None
@@ -141,6 +146,8 @@ def _attach_live(drv: "QemuDriverState", dom: "DomainObj", dev: Any) -> None:
                 rt.monitor.execute("blockdev-del", {"node-name": name})
             except libvirtError:
                 pass
+        isolation.unplug_block_node(rt.pid, node)
+        isolation.unlabel_unplugged(drv, dom, rt.owner, node, [dom.live_def, rt.disk_def])
         raise
     _set_alias(given, alias)
     dom.live_def.add_device(dev)
@@ -312,10 +319,28 @@ def device_removal_done(drv: "QemuDriverState", dom: "DomainObj", rt: "DomainRun
             lifecycle.disk_alias(dev) if dev.tag == "disk" else None)
         if current == alias:
             _release_tap(drv, rt, dev)
+            resolved = _resolved_disk(dom, rt, dev)
             _forget_resolved_disk(dom, rt, dev)
             dev.getparent().remove(dev)
+            if dev.tag == "disk":                  # its files and node go back now
+                isolation.unplug_block_node(rt.pid, resolved)
+                isolation.unlabel_unplugged(drv, dom, rt.owner, resolved,
+                                            [dom.live_def, rt.disk_def])
             break
     lifecycle.save_status(drv, dom)
+
+
+def _resolved_disk(dom: "DomainObj", rt: "DomainRuntime", dev: Any) -> Any:
+    """The ``<disk>`` QEMU was given for ``dev`` (a volume resolved to its path)."""
+    if dev.tag != "disk" or rt.disk_def is None or rt.disk_def is dom.live_def:
+        return dev
+    target = dev.find("target")
+    want = target.get("dev") if target is not None else None
+    for disk in rt.disk_def.node.iterfind("devices/disk"):
+        mine = disk.find("target")
+        if want and mine is not None and mine.get("dev") == want:
+            return disk
+    return dev
 
 
 def _forget_resolved_disk(dom: "DomainObj", rt: "DomainRuntime", dev: Any) -> None:

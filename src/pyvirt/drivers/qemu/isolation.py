@@ -19,7 +19,9 @@ import uuid as uuidlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.security import confine
+from pyvirt.cgroups import DomainCgroup, domain_group_name, threads, tuning_of
+from pyvirt.errors import libvirtError
+from pyvirt.security import confine, namespace
 from pyvirt.security.dac import RO, RW, FileAction
 from pyvirt.security.process import ChildConfinement
 from pyvirt.security.seclabel import Owner, parse_owner, set_live_label
@@ -49,6 +51,12 @@ def domain_run_dir(drv: "QemuDriverState", name: str) -> Path:
     return drv.dirs.run / f"domain-{name}"
 
 
+def dev_staging_dir(drv: "QemuDriverState", name: str) -> Path:
+    """``RUN/NAME.dev``: an empty directory the private /dev is built on (in
+    QEMU's own mount namespace only) before it moves onto /dev."""
+    return drv.dirs.run / f"{name}.dev"
+
+
 def make_run_dir(drv: "QemuDriverState", name: str) -> Path:
     path = domain_run_dir(drv, name)
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -57,6 +65,10 @@ def make_run_dir(drv: "QemuDriverState", name: str) -> Path:
 
 def remove_run_dir(drv: "QemuDriverState", name: str) -> None:
     shutil.rmtree(domain_run_dir(drv, name), ignore_errors=True)
+    try:
+        dev_staging_dir(drv, name).rmdir()
+    except OSError:
+        pass
 
 
 def backing_chain(path: str) -> list[str]:
@@ -145,7 +157,9 @@ def confine_domain(drv: "QemuDriverState", dom: Any, live: Any, disk_def: Any
         owner=owner, extra_files=[run_dir, *backing_actions(disk_def)],
         allow_root=drv.config.allow_root,
         relabel=drv.config.dynamic_ownership,
-        groups=_groups_of(drv.config.user, owner.gid))
+        groups=_groups_of(drv.config.user, owner.gid),
+        dev_staging=str(dev_staging_dir(drv, dom.name)) if drv.config.mount_namespace
+        else None)
     if disk_def is not live and conf.owner is not None:
         set_live_label(live, conf.owner)
     return conf
@@ -157,15 +171,14 @@ def preexec_of(conf: confine.DomainConfinement | None) -> ChildConfinement:
     return conf.preexec if conf is not None else ChildConfinement()
 
 
-def label_hotplug(drv: "QemuDriverState", dom: Any, owner: Owner | None, dev: Any) -> None:
-    """Label a device's files (a ``<disk>`` being attached) for the running guest."""
-    if owner is None or not drv.config.dynamic_ownership:
-        return
+def _device_domain(dom: Any, dev: Any) -> tuple[Any, list[FileAction]]:
+    """A ``<domain>`` holding the live XML's seclabels and a copy of ``dev`` (so
+    the domain's ``relabel='no'`` holds for it), and its backing-chain actions."""
     from lxml import etree
 
     wrapper = etree.Element("domain")
     seclabels = dom.live_def.node.findall("seclabel") if dom.live_def is not None else []
-    for el in seclabels:          # relabel='no' on the domain holds for its new disks
+    for el in seclabels:
         wrapper.append(etree.fromstring(etree.tostring(el)))
     devices = etree.SubElement(wrapper, "devices")
     node = getattr(dev, "node", dev)
@@ -174,8 +187,75 @@ def label_hotplug(drv: "QemuDriverState", dom: Any, owner: Owner | None, dev: An
     source = copy.find("source")
     extra = [FileAction(p, RO, "backing") for p in backing_chain(source.get("file"))] \
         if source is not None and source.get("file") else []
+    return wrapper, extra
+
+
+def label_hotplug(drv: "QemuDriverState", dom: Any, owner: Owner | None, dev: Any) -> None:
+    """Label a device's files (a ``<disk>`` being attached) for the running guest."""
+    if owner is None or not drv.config.dynamic_ownership:
+        return
+    wrapper, extra = _device_domain(dom, dev)
     confine.label_more(wrapper, key=key_of(dom.uuid), state_dir=state_dir(drv),
                        owner=owner, extra_files=extra)
+
+
+def unlabel_unplugged(drv: "QemuDriverState", dom: Any, owner: Owner | None, dev: Any,
+                      remaining: list[Any]) -> list[str]:
+    """A disk left the running guest: its files (and backing chain) get their owner,
+    mode and ACL back now, unless the definitions in ``remaining`` (the live one
+    and the one QEMU was given, volumes resolved) still use them. Logs, never
+    raises."""
+    if owner is None or not drv.config.dynamic_ownership:
+        return []
+    wrapper, extra = _device_domain(dom, dev)
+    remaining = [d for d in remaining if d is not None]
+    try:
+        return confine.unlabel_more(
+            wrapper, remaining, key=key_of(dom.uuid), state_dir=state_dir(drv),
+            extra_files=extra,
+            remaining_extra=[a for d in remaining for a in backing_actions(d)])
+    except (OSError, libvirtError) as err:
+        log.warning("domain '%s': cannot give back an unplugged disk's files: %s",
+                    dom.name, err)
+        return []
+
+
+def plug_block_node(pid: int | None, dev: Any) -> bool:
+    """A block ``<disk>`` being attached to a QEMU with its own /dev: make its node
+    there (owner and mode as on the host, after labelling). True when one was made."""
+    path = namespace.block_source(dev)
+    if not path or not pid or not namespace.has_own_namespace(pid):
+        return False
+    return bool(namespace.add_node(pid, path))
+
+
+def unplug_block_node(pid: int | None, dev: Any) -> None:
+    """The node of an unplugged block ``<disk>`` leaves QEMU's own /dev (logs errors)."""
+    path = namespace.block_source(dev)
+    if not path or not pid or not namespace.has_own_namespace(pid):
+        return
+    try:
+        namespace.remove_node(pid, path)
+    except libvirtError as err:
+        log.warning("cannot remove '%s' from the /dev of process %d: %s", path, pid, err)
+
+
+def domain_cgroup(dom: Any) -> DomainCgroup | None:
+    """The running domain's cgroup, None when it has none (unprivileged driver)."""
+    group = DomainCgroup(domain_group_name(dom.name, "qemu", key_of(dom.uuid)[:8]))
+    return group if group.exists() else None
+
+
+def place_threads(drv: "QemuDriverState", dom: Any, rt: Any, live: Any) -> None:
+    """libvirt's per-thread groups: each vCPU thread (QMP ``query-cpus-fast``) into
+    ``vcpuN/``, QEMU's other threads into ``emulator/``, with the cputune
+    bandwidth and pins of ``live``. Again after a vCPU hot-plug."""
+    group = domain_cgroup(dom)
+    if group is None or rt.monitor is None or not rt.pid:
+        return
+    answer = rt.monitor.execute("query-cpus-fast")
+    threads.place_threads(group, rt.pid, threads.vcpu_threads(answer, rt.pid),
+                          tuning_of(live), live)
 
 
 def release(drv: "QemuDriverState", name: str, uuid: bytes) -> None:

@@ -65,6 +65,9 @@ class QemuProcess:
         self.pass_fds = tuple(pass_fds)   # more fds QEMU inherits (besides paths.tap_fds)
         #: run in the forked child before exec (cgroup, uid/gid, no new privileges)
         self.preexec: Callable[[], None] | None = None
+        #: called with the pid as soon as QEMU exists, before the QMP handshake (the
+        #: driver records it there, so a daemon dying mid-start leaves a trace)
+        self.on_spawned: Callable[[int], None] | None = None
         self._argv_source = argv
         self.paths = RunPaths.under(run_dir)
         self.loop = loop or LoopThread.shared()
@@ -149,8 +152,14 @@ class QemuProcess:
             raise error(VIR_ERR_INTERNAL_ERROR,
                         f"cannot execute binary {self.argv[0]}: {err.strerror}",
                         domain=VIR_FROM_QEMU) from err
+        except subprocess.SubprocessError as err:     # the preexec step failed
+            raise error(VIR_ERR_INTERNAL_ERROR, "cannot set up the QEMU process "
+                        f"(cgroup, mount namespace or identity): {err}",
+                        domain=VIR_FROM_QEMU) from err
         finally:
             logfh.close()
+        if self.on_spawned is not None:
+            self.on_spawned(self.popen.pid)
         log.debug("spawned QEMU for %s, pid %d", self.name, self.popen.pid)
         self._pidfd = os.pidfd_open(self.popen.pid)
         self.loop.run(self._watch_exit(), 5, "watching the QEMU process")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyvirt.cgroups import DomainCgroup, domain_group_name, params, tuning_of
+from pyvirt.cgroups import DomainCgroup, params, threads, tuning_of
 from pyvirt.drivers.base import DomainRef
 from pyvirt.drivers.qemu import hotplug, isolation, lifecycle
 from pyvirt.errors import VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, VIR_FROM_QEMU, error
@@ -23,8 +23,7 @@ _STRING_OKAY = 1 << 2          # VIR_TYPED_PARAM_STRING_OKAY (libvirt-python add
 
 def live_group(dom: Any) -> DomainCgroup | None:
     """The running domain's cgroup, None when it has none (unprivileged driver)."""
-    group = DomainCgroup(domain_group_name(dom.name, "qemu", isolation.key_of(dom.uuid)[:8]))
-    return group if group.exists() else None
+    return isolation.domain_cgroup(dom)
 
 
 def _check_flags(flags: int, allowed: int, function: str) -> None:
@@ -121,6 +120,8 @@ class TuningEntries:
                 group = live_group(dom)
                 if group is not None:
                     group.apply(new_live)
+                    if threads.has_thread_groups(group):    # vcpuN/, emulator/
+                        threads.apply_thread_tuning(group, new_live)
                 params.write_tuning(dom.live_def, new_live)
                 lifecycle.save_status(self.drv, dom)
             if config:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyvirt.drivers.qemu import lifecycle
+from pyvirt.drivers.qemu import isolation, lifecycle
 from pyvirt.errors import (
     VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, error,
@@ -124,6 +124,7 @@ def hotplug(drv: "QemuDriverState", dom: "DomainObj", count: int) -> None:
             raise error(VIR_ERR_OPERATION_FAILED, "vcpu unplug request timed out. Unplug "
                         "result must be manually inspected in the domain",
                         domain=VIR_FROM_QEMU)
+    isolation.place_threads(drv, dom, rt, dom.live_def)   # a new vCPU gets its cgroup
 
 
 def set_vcpus(drv: "QemuDriverState", dom: "DomainObj", count: int, flags: int,
