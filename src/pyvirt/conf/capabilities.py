@@ -180,8 +180,13 @@ class Capabilities:
         if host is None or host.find("cpu/arch") is None:
             raise error(VIR_ERR_XML_ERROR, "missing host CPU arch in capabilities",
                         domain=VIR_FROM_CAPABILITIES)
-        return cls(host=_parse_host(host), guests=[_parse_guest(g)
-                                                   for g in root.findall("guest")])
+        try:
+            return cls(host=_parse_host(host), guests=[_parse_guest(g)
+                                                       for g in root.findall("guest")])
+        except (ValueError, TypeError, AttributeError) as err:
+            # a number that is not one, a required element or attribute missing
+            raise error(VIR_ERR_XML_ERROR, f"malformed capabilities: {err}",
+                        domain=VIR_FROM_CAPABILITIES) from err
 
     # --- lookups ---------------------------------------------------------------------
     def guest_lookup(self, os_type: str | None = None, arch: str | None = None,

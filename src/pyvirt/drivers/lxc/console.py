@@ -17,8 +17,8 @@ import threading
 from typing import Any
 
 from pyvirt.errors import (
-    VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
-    VIR_FROM_LXC, error,
+    VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_ERR_RPC,
+    VIR_FROM_LXC, VIR_FROM_STREAMS, error,
 )
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,8 @@ def open_console(sessions: dict[bytes, ConsoleSession], uuid: bytes, socket_path
         if not flags & CONSOLE_FORCE:
             raise error(VIR_ERR_OPERATION_FAILED,
                         "Active console session exists for this domain", domain=VIR_FROM_LXC)
-        current.end.abort(error(VIR_ERR_OPERATION_FAILED, "console taken over by another "
-                                "session", domain=VIR_FROM_LXC))
+        # the losing client sees what libvirtd's stream abort gives it
+        current.end.abort(error(VIR_ERR_RPC, "stream had I/O failure", domain=VIR_FROM_STREAMS))
         current.close()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from pyvirt.conf.xmlbuilder import parse_xml
+from pyvirt.atomicfile import write_atomic as _write_atomic
 from pyvirt.drivers.common.state_dir import DomainFilePaths, create_dirs
 from pyvirt.errors import (
     VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_FROM_LXC, error,
@@ -95,25 +95,8 @@ def dirs_for_uri(path: str, root: str | None) -> StateDirs:
 
 # --- atomic files --------------------------------------------------------------------
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Replace ``path`` with ``text``: old or new after a crash, never half."""
+    _write_atomic(path, text)
 
 
 def remove_file(path: Path) -> None:

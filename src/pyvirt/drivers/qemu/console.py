@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.errors import (
-    VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
-    VIR_FROM_QEMU, error,
+    VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_ERR_RPC,
+    VIR_FROM_QEMU, VIR_FROM_STREAMS, error,
 )
 
 if TYPE_CHECKING:
@@ -217,8 +217,10 @@ def open_console(drv: "QemuDriverState", dom: "DomainObj", dev_name: str | None,
         if not flags & CONSOLE_FORCE:
             raise error(VIR_ERR_OPERATION_FAILED,
                         "Active console session exists for this domain", domain=VIR_FROM_QEMU)
-        current.end.abort(error(VIR_ERR_OPERATION_FAILED, "console taken over by another "
-                                "session", domain=VIR_FROM_QEMU))
+        # libvirt aborts the old stream; its daemon reports that to the old client
+        # as the stream's I/O failure (virsh: "error: stream had I/O failure")
+        current.end.abort(error(VIR_ERR_RPC, "stream had I/O failure",
+                                domain=VIR_FROM_STREAMS))
         current.close()
     session = ConsoleSession(fd=_open_device(dev, name), end=end)
     sessions[dom.uuid] = session

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from pyvirt.conf.devices import disk_name_to_index
 from pyvirt.drivers.qemu import agent, command, console, isolation, peers
 from pyvirt.drivers.qemu import state_dir
+from pyvirt.drivers.qemu.graphics import record_vnc_ports
 from pyvirt.drivers.qemu.paths import RunPaths
 from pyvirt.drivers.qemu.process import QemuProcess, read_log_tail
 from pyvirt.drivers.qemu.runtime import DomainRuntime, subscribe
@@ -107,6 +108,26 @@ def save_status(drv: "QemuDriverState", dom: "DomainObj") -> None:
     state_dir.save_status(drv.dirs, state_dir.StatusRecord(
         name=dom.name, state=state, reason=reason, pid=rt.pid, pid_start=rt.pid_start,
         monitor=rt.monitor_path, dom_id=dom.id, live_xml=live.to_xml(),
+        persistent=dom.persistent))
+
+
+def save_starting_status(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime,
+                         live: Any, dom_id: int) -> None:
+    """The status of a QEMU still being started (paused, starting up), so a daemon
+    that dies before the start ends leaves a trace: the next one finds that QEMU
+    and kills it (libvirt's reconnect does the same) instead of never seeing it.
+    Written first right after the spawn (before the QMP handshake), again here."""
+    _save_starting(drv, dom, live, rt.pid, rt.pid_start, rt.monitor_path, dom_id)
+
+
+def _save_starting(drv: "QemuDriverState", dom: "DomainObj", live: Any, pid: int,
+                   pid_start: int, monitor: str, dom_id: int) -> None:
+    state, reason = state_to_words(S.PAUSED, PausedReason.STARTING_UP)
+    record = live.copy()
+    record.node.attrib.pop("id", None)
+    state_dir.save_status(drv.dirs, state_dir.StatusRecord(
+        name=dom.name, state=state, reason=reason, pid=pid, pid_start=pid_start,
+        monitor=monitor, dom_id=dom_id, live_xml=record.to_xml(),
         persistent=dom.persistent))
 
 
@@ -284,7 +305,8 @@ def launch(drv: "QemuDriverState", dom: "DomainObj", live: Any,
     try:
         taps, tap_fds = peers.plug_interfaces(drv.network, live)
         try:
-            rt = _spawn(drv, dom, argv_def, incoming_fd, taps, tuple(tap_fds), conf)
+            rt = _spawn(drv, dom, argv_def, incoming_fd, taps, tuple(tap_fds), conf,
+                        live=live)
         except BaseException:
             peers.unplug_taps(drv.network, taps)
             raise
@@ -294,11 +316,17 @@ def launch(drv: "QemuDriverState", dom: "DomainObj", live: Any,
         isolation.release(drv, dom.name, dom.uuid)
         raise
     rt.owner = conf.owner if conf is not None else None
+    try:
+        isolation.place_threads(drv, dom, rt, live)     # vcpuN/ and emulator/ cgroups
+    except BaseException:
+        abort_launch(drv, dom, rt)
+        raise
     return rt
 
 
 def _spawn(drv: "QemuDriverState", dom: "DomainObj", argv_def: Any, incoming_fd: int | None,
-           taps: list[str], tap_fds: tuple[int, ...], conf: Any = None) -> DomainRuntime:
+           taps: list[str], tap_fds: tuple[int, ...], conf: Any = None, *,
+           live: Any = None) -> DomainRuntime:
     dirs = drv.dirs
 
     def build(paths: RunPaths) -> list[str]:
@@ -311,6 +339,14 @@ def _spawn(drv: "QemuDriverState", dom: "DomainObj", argv_def: Any, incoming_fd:
     if incoming_fd is not None:
         process.pass_fds = (incoming_fd,)
     process.preexec = isolation.preexec_of(conf)
+    if live is not None:
+        # recorded before the spawn (pid 0: reattach looks for the QEMU by its command
+        # line) and again the moment the pid is known
+        dom_id = int(live.node.get("id", "-1"))
+        monitor = str(dirs.monitor_path(dom.name))
+        _save_starting(drv, dom, live, 0, 0, monitor, dom_id)
+        process.on_spawned = lambda pid: _save_starting(
+            drv, dom, live, pid, state_dir.process_start_time(pid) or 0, monitor, dom_id)
     try:
         process.start(paused=True)
     except libvirtError:
@@ -389,6 +425,7 @@ def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
         rt = launch(drv, dom, live, disk_def=disk_def)
     paused = bool(flags & n.START_PAUSED)
     try:
+        save_starting_status(drv, dom, rt, live, dom_id)
         if not paused:
             rt.monitor.execute("cont")
     except Exception as err:
@@ -398,6 +435,7 @@ def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
     drv.runtimes[dom.uuid] = rt
     dom.mark_started(dom_id, live)
     note_consoles(drv, dom, rt)
+    record_vnc_ports(rt.monitor, live, dom.name)     # autoport VNC: the real port
     if not paused and detail == n.STARTED_BOOTED:
         # libvirt reports QEMU's RESUME (the initial ``cont``) before STARTED
         lifecycle_event(drv, dom, E.RESUMED, n.RESUMED_UNPAUSED)

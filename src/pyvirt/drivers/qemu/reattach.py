@@ -6,8 +6,12 @@ On start the driver reads every status file of its run directory and, for each:
   its monitor answers): the domain becomes active again with its id, live
   definition and the run state QEMU reports (``query-status``), watched by a
   pidfd like a domain we started ourselves;
-* **dead**: its run files are removed; a persistent domain shows shut off
-  (reason unknown), a transient one is gone;
+* **dead** (the process is gone, or its monitor cannot be reached: then it is
+  killed): its run files are removed; a persistent domain shows shut off,
+  reason ``crashed`` (libvirt's verdict for a ``-no-shutdown`` QEMU whose
+  monitor is lost), a transient one is gone;
+* **never fully started** (paused, reason starting up: the previous instance
+  died inside a start): killed, shut off with reason ``daemon``, as libvirt;
 * **corrupt** (unreadable or malformed): a logged error naming the file; the
   file is left for inspection, the domain (if defined) shows shut off, and
   nothing else is affected.
@@ -22,10 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.qemu import isolation, lifecycle, peers, state_dir
 from pyvirt.drivers.qemu.defaults import parse_definition
+from pyvirt.drivers.qemu.graphics import record_vnc_ports
 from pyvirt.drivers.qemu.runtime import DomainRuntime, open_monitor
 from pyvirt.errors import libvirtError
 from pyvirt.objects.domain_obj import DomainObj
-from pyvirt.objects.numbers import DomainState as S, PausedReason, RunningReason
+from pyvirt.objects.numbers import (
+    DomainState as S, PausedReason, RunningReason, ShutoffReason,
+)
 
 if TYPE_CHECKING:
     from pyvirt.drivers.qemu.driver_state import QemuDriverState
@@ -76,6 +83,13 @@ def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
     live = parse_definition(rec.live_xml, ours=True)[0]
     uuid = uuidlib.UUID(live.uuid).bytes
     dom = drv.domains.find_by_uuid(uuid)
+    if rec.pid == 0:                    # the daemon died around the spawn itself
+        for pid in _unconfirmed_qemus(rec.monitor):
+            log.warning("domain '%s': QEMU (pid %d) was not fully started; killing it",
+                        rec.name, pid)
+            _kill(pid)
+        _forget(drv, rec.name, dom, live, ShutoffReason.DAEMON)
+        return False
     if not _pid_matches(rec):
         log.warning("domain '%s': QEMU (pid %d) is gone; marking it shut off", rec.name,
                     rec.pid)
@@ -95,14 +109,24 @@ def reattach_one(drv: "QemuDriverState", rec: state_dir.StatusRecord) -> bool:
         rt.close()
         _forget(drv, rec.name, dom, live)
         return False
+    state = _state_of(status, rec)
+    if state == (S.PAUSED, PausedReason.STARTING_UP):
+        log.warning("domain '%s': QEMU (pid %d) was not fully started; killing it",
+                    rec.name, rec.pid)
+        rt.kill(9)
+        rt.wait_exit(5)
+        rt.close()
+        _forget(drv, rec.name, dom, live, ShutoffReason.DAEMON)
+        return False
     if dom is None:
         dom = drv.domains.add(DomainObj(name=rec.name, uuid=uuid))
     dom.mark_started(rec.dom_id, live)
     live.node.set("id", str(rec.dom_id))
-    dom.set_state(*_state_of(status, rec))
+    dom.set_state(*state)
     drv.runtimes[uuid] = rt
     rt.disk_def = _resolved_disks(drv, live)
     rt.owner = isolation.owner_from_live(live)
+    record_vnc_ports(rt.monitor, live, rec.name)
     rt.watch(drv.exit_callback(uuid))
     lifecycle.save_status(drv, dom)
     log.info("domain '%s': reattached to QEMU pid %d", rec.name, rec.pid)
@@ -138,8 +162,9 @@ def _state_of(status: dict, rec: state_dir.StatusRecord) -> tuple[S, int]:
 
 
 def _forget(drv: "QemuDriverState", name: str, dom: DomainObj | None,
-            live: Any = None) -> None:
-    """A QEMU that is gone: its run files and the taps its live XML names go too."""
+            live: Any = None, reason: int = ShutoffReason.CRASHED) -> None:
+    """A QEMU that is gone: its run files and the taps its live XML names go too;
+    a persistent domain shows shut off with ``reason``."""
     if live is not None:
         peers.unplug_taps(drv.network, peers.recorded_taps(live))
         isolation.release(drv, name, uuidlib.UUID(live.uuid).bytes)
@@ -148,4 +173,49 @@ def _forget(drv: "QemuDriverState", name: str, dom: DomainObj | None,
         drv.domains.remove(dom)
     if dom is not None:
         dom.mark_stopped()
-        dom.set_state(S.SHUTOFF, 0)
+        dom.set_state(S.SHUTOFF, reason)
+
+
+def _unconfirmed_qemus(monitor: str) -> list[int]:
+    """Processes holding the monitor socket bound at ``monitor``: the QEMU of a start
+    whose pid never reached a status file (the socket is made before the spawn and
+    handed to QEMU, so its inode in /proc/net/unix leads to that QEMU's fds)."""
+    try:
+        with open("/proc/net/unix") as handle:
+            inodes = {f"socket:[{fields[6]}]" for fields in
+                      (line.split() for line in handle.readlines()[1:])
+                      if len(fields) >= 8 and fields[7] == monitor}
+    except OSError:
+        return []
+    found = []
+    for entry in os.listdir("/proc") if inodes else []:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in inodes:
+                    found.append(int(entry))
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        return
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        import select
+        select.select([fd], [], [], 5)
+    finally:
+        os.close(fd)

@@ -24,6 +24,7 @@ from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_OPERATION_FAILED,
     VIR_FROM_DOMAIN, VIR_FROM_QEMU, error, libvirtError,
 )
+from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.numbers import DomainEvent as E, DomainState as S
 from pyvirt.objects.snapshot_tree import SnapshotObj
@@ -98,9 +99,14 @@ def load_metadata(drv: "QemuDriverState", dom: "DomainObj") -> None:
             pending.remove(item)
             progress = True
         if not progress:
-            for sdef, _current in pending:
-                log.error("snapshot '%s' of '%s' has a missing parent", sdef.name, dom.name)
-            break
+            # a parent whose file is gone: keep the first orphan as a root, then go on
+            sdef, current = pending.pop(0)
+            log.warning("snapshot '%s' of '%s' has a missing parent '%s'; kept as a root",
+                        sdef.name, dom.name, sdef.parent_name)
+            sdef.parent_name = None
+            dom.snapshots.add(_obj(sdef))
+            if current:
+                dom.snapshots.current = sdef.name
 
 
 def _obj(sdef: DomainSnapshotDef) -> SnapshotObj:
@@ -186,6 +192,8 @@ def _qemu_img(*args: str) -> None:
 # --- entry points --------------------------------------------------------------------------
 def create(drv: "QemuDriverState", dom: "DomainObj", xml: str, flags: int) -> SnapshotObj:
     sdef = DomainSnapshotDef.from_xml(xml)
+    if sdef.name:
+        check_name("snapshot", sdef.name)          # its metadata file is NAME.xml
     if sdef.name and sdef.name in dom.snapshots:
         raise error(VIR_ERR_OPERATION_FAILED, f"domain snapshot {sdef.name} already exists",
                     domain=VIR_FROM_DOMAIN)
@@ -308,14 +316,16 @@ def delete(drv: "QemuDriverState", dom: "DomainObj", snap: SnapshotObj, flags: i
             _delete_data(drv, dom, victim)
     folder = drv.dirs.snapshot_dir(dom.name)
     for victim in doomed:
-        state_dir.remove_file(folder / f"{victim.name}.xml")
         if victim.name in dom.snapshots:
             dom.snapshots.remove(victim.name)
-    # children moved up to a new parent: their metadata says so now
+    # children moved up to a new parent: their metadata says so before the victims'
+    # files go, so a crash in between never leaves a child whose parent file is gone
     for other in dom.snapshots:
         if (other.definition.parent_name or None) != other.parent:
             other.definition.parent_name = other.parent
         save_metadata(drv, dom, other)
+    for victim in doomed:
+        state_dir.remove_file(folder / f"{victim.name}.xml")
 
 
 def _delete_data(drv: "QemuDriverState", dom: "DomainObj", snap: SnapshotObj) -> None:

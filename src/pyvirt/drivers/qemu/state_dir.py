@@ -28,7 +28,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from lxml import etree
 
 from pyvirt.conf.xmlbuilder import format_element, parse_xml
 from pyvirt.drivers.common.state_dir import DomainFilePaths, create_dirs
+from pyvirt.atomicfile import fsync_dir, write_atomic
 from pyvirt.errors import (
     VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU, libvirtError, error,
@@ -167,37 +167,13 @@ def peer_dirs_for_uri(path: str, root: str | None, kind: str,
 
 # --- atomic files ----------------------------------------------------------------
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``text`` so that a crash leaves old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    """Replace ``path`` with ``text`` so that a crash leaves old or new, never half
+    (temp files end in ``.new``: ``sweep_interrupted_writes`` finds what a kill left)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, text, mode, suffix=".new")
     except OSError as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise error(VIR_ERR_OPERATION_FAILED, f"cannot write '{path}': {err.strerror}",
                     domain=VIR_FROM_QEMU) from err
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def remove_file(path: Path) -> None:
@@ -209,7 +185,7 @@ def remove_file(path: Path) -> None:
     except OSError as err:
         raise error(VIR_ERR_OPERATION_FAILED, f"cannot remove '{path}': {err.strerror}",
                     domain=VIR_FROM_QEMU) from err
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 # --- one driver per state layout ----------------------------------------------------
@@ -243,8 +219,35 @@ def delete_config(dirs: StateDirs, name: str) -> None:
     set_autostart(dirs, name, False)
 
 
+def sweep_interrupted_writes(dirs: StateDirs) -> list[Path]:
+    """Remove the temp files (``.NAME.XXXX.new``) of atomic writes a crash cut short,
+    in the config, autostart, run and snapshot directories; the paths removed.
+
+    Only safe while no write can be under way: at driver start, with the driver's
+    pid file held (one driver per layout)."""
+    removed = []
+    folders = [dirs.config, dirs.autostart, dirs.run, dirs.snapshot]
+    if dirs.snapshot.is_dir():
+        folders += sorted(p for p in dirs.snapshot.iterdir() if p.is_dir())
+    for folder in folders:
+        for path in sorted(folder.glob(".*.new")) if folder.is_dir() else []:
+            try:
+                path.unlink()
+            except OSError as err:
+                log.error("cannot remove %s left by an interrupted write: %s", path,
+                          err.strerror)
+                continue
+            log.warning("removed %s, left by an interrupted write", path)
+            removed.append(path)
+    return removed
+
+
 def load_configs(dirs: StateDirs) -> list[tuple[str, str]]:
-    """(file stem, XML text) of every readable persistent definition, by name."""
+    """(file stem, XML text) of every readable persistent definition, by name.
+
+    Called once at driver start: first sweeps what interrupted writes left
+    (:func:`sweep_interrupted_writes`)."""
+    sweep_interrupted_writes(dirs)
     found = []
     for path in sorted(dirs.config.glob("*.xml")):
         try:
@@ -273,7 +276,7 @@ def set_autostart(dirs: StateDirs, name: str, enabled: bool) -> None:
         raise error(VIR_ERR_OPERATION_FAILED,
                     f"Failed to create symlink '{link}' to '{dirs.config_path(name)}': "
                     f"{err.strerror}", domain=VIR_FROM_QEMU) from err
-    _fsync_dir(link.parent)
+    fsync_dir(link.parent)
 
 
 # --- live status ---------------------------------------------------------------------
@@ -326,7 +329,8 @@ def parse_status(text: str, name: str = "") -> StatusRecord:
     except ValueError as err:
         raise error(VIR_ERR_INTERNAL_ERROR, f"corrupt {where}: bad number ({err})",
                     domain=VIR_FROM_QEMU) from err
-    if domain is None or monitor is None or not monitor.get("path") or pid <= 0:
+    # pid 0: written just before a spawn whose pid never got recorded (see reattach)
+    if domain is None or monitor is None or not monitor.get("path") or pid < 0:
         raise error(VIR_ERR_INTERNAL_ERROR,
                     f"corrupt {where}: missing pid, monitor or domain", domain=VIR_FROM_QEMU)
     domain.attrib.pop("id", None)

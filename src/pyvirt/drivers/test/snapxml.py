@@ -41,7 +41,10 @@ def parse_snapshot(xml: str, redefine: bool = False) -> Any:
                         f"unexpected root element <{root.tag}>, expecting <domainsnapshot>",
                         domain=VIR_FROM_DOMAIN_SNAPSHOT)
         snap = PlainSnapshotDef(node=root)
-    if redefine and root.find("creationTime") is None:
+    if not redefine:                       # libvirt ignores a given creationTime then
+        for given in root.findall("creationTime"):
+            root.remove(given)
+    elif not _is_integer(root.findtext("creationTime")):
         raise error(VIR_ERR_INTERNAL_ERROR, "missing creationTime from existing snapshot",
                     domain=VIR_FROM_DOMAIN_SNAPSHOT)
     now = int(time.time())
@@ -58,6 +61,14 @@ def parse_snapshot(xml: str, redefine: bool = False) -> Any:
 
 def name_of(snap: Any) -> str:
     return snap.node.findtext("name").strip()
+
+
+def _is_integer(text: str | None) -> bool:
+    try:
+        int((text or "").strip())
+    except ValueError:
+        return False
+    return True
 
 
 def creation_time(snap: Any) -> int:
