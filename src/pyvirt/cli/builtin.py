@@ -11,7 +11,7 @@ GRP = "virsh"
 
 
 @command("help", GRP, "print help",
-         "Prints global help, command specific help, or help for a\ngroup of related commands",
+         "Prints global help, command specific help, or help for a\n    group of related commands",
          Opt("command", STRING, "Prints global help, command specific help, or help for a "
              "group of related commands"),
          needs_connection=False)

@@ -218,8 +218,8 @@ def cmd_create(ctl: Ctl, inv: Invocation) -> bool:
 
 
 @command("start", GRP, "start a (previously defined) inactive domain",
-         "Start a domain, either from the last managedsave\nstate, or via a fresh boot if no "
-         "managedsave state\nis present.",
+         "Start a domain, either from the last managedsave\n    state, or via a fresh boot if no "
+         "managedsave state\n    is present.",
          domain_opt("name of the inactive domain"),
          flag("console", "attach to console after creation"),
          flag("paused", "leave the guest paused after creation"),
@@ -489,9 +489,9 @@ def _save_flags(ctl: Ctl, inv: Invocation) -> int:
 
 @command("managedsave", GRP, "managed save of a domain state",
          "Save and destroy a running domain, so it can be restarted from\n"
-         "the same state at a later time.  When the virsh 'start'\n"
-         "command is next run for the domain, it will automatically\n"
-         "be started from this saved state.",
+         "    the same state at a later time.  When the virsh 'start'\n"
+         "    command is next run for the domain, it will automatically\n"
+         "    be started from this saved state.",
          domain_opt(),
          flag("bypass-cache", "avoid file system cache when saving"),
          flag("running", "set domain to be running on next start"),

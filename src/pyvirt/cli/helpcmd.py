@@ -10,9 +10,8 @@ def command_help(cmd: Command) -> str:
     synopsis = " ".join([cmd.name] + [o.synopsis() for o in cmd.opts])
     out = [f"  NAME\n    {cmd.name} - {cmd.help}\n\n", f"  SYNOPSIS\n    {synopsis}\n\n"]
     if cmd.description:
-        text = "".join(f"    {line}\n" if line else "\n"
-                       for line in cmd.description.split("\n"))
-        out.append(f"  DESCRIPTION\n{text}\n")
+        # virsh indents the first line only; later lines print as written
+        out.append(f"  DESCRIPTION\n    {cmd.description}\n\n")
     if cmd.opts:
         lines = "".join(f"    {o.label():<15}  {o.help}\n" for o in cmd.opts)
         out.append(f"  OPTIONS\n{lines}\n")

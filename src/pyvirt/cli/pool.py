@@ -190,6 +190,30 @@ def cmd_pool_define_as(ctl: Ctl, inv: Invocation) -> bool:
     return True
 
 
+@command("pool-create-as", GRP, "create a pool from a set of args",
+         "Create a pool.",
+         Opt("name", DATA, "name of the pool", required=True),
+         Opt("type", DATA, "type of the pool", required=True),
+         flag("print-xml", "print XML document, but don't define/create"),
+         *[Opt(name, STRING, _SOURCE_HELP.get(
+             name, f"{name} for underlying storage")) for name in _SOURCE_OPTS],
+         flag("build", "build the pool as normal"),
+         flag("no-overwrite", "do not overwrite any existing data"),
+         flag("overwrite", "overwrite any existing data"))
+def cmd_pool_create_as(ctl: Ctl, inv: Invocation) -> bool:
+    _check_overwrite(inv)
+    xml = pool_xml(inv)
+    if inv.has("print-xml"):
+        ctl.print(xml)
+        return True
+    try:
+        pool = ctl.conn.storagePoolCreateXML(xml, create_flags(ctl, inv))
+    except ctl.binding.libvirtError as err:
+        raise CommandFailed(f"Failed to create pool {inv.get('name')}", err) from err
+    ctl.print_extra(f"Pool {pool.name()} created\n")
+    return True
+
+
 def _pool_action(name: str, help: str, description: str, method: str, fail_verb: str,
                  done: str, *extra: Opt) -> None:
     def handler(ctl: Ctl, inv: Invocation) -> bool:
@@ -197,7 +221,8 @@ def _pool_action(name: str, help: str, description: str, method: str, fail_verb:
         pname = pool.name()
         try:
             if method == "create":
-                pool.create(0)
+                _check_overwrite(inv)
+                pool.create(create_flags(ctl, inv))
             else:
                 getattr(pool, method)()
         except ctl.binding.libvirtError as err:

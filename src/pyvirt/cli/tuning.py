@@ -212,8 +212,8 @@ _MEMTUNE_FIELDS = (("hard-limit", "hard_limit"), ("soft-limit", "soft_limit"),
 
 @command("memtune", GRP, "Get or set memory parameters",
          "Get or set the current memory parameters for a guest domain.\n"
-         "To get the memory parameters use following command: \n\n"
-         "virsh # memtune <domain>",
+         "    To get the memory parameters use following command: \n\n"
+         "    virsh # memtune <domain>",
          domain_opt(),
          Opt("hard-limit", NUMBER, "Max memory, as scaled integer (default KiB)"),
          Opt("soft-limit", NUMBER, "Memory during contention, as scaled integer (default KiB)"),
@@ -272,8 +272,8 @@ def option_int(inv: Invocation, option: str) -> int | None:
 
 @command("blkiotune", GRP, "Get or set blkio parameters",
          "Get or set the current blkio parameters for a guest domain.\n"
-         "To get the blkio parameters use following command: \n\n"
-         "virsh # blkiotune <domain>",
+         "    To get the blkio parameters use following command: \n\n"
+         "    virsh # blkiotune <domain>",
          domain_opt(),
          Opt("weight", NUMBER, "IO Weight"),
          Opt("device-weights", STRING,

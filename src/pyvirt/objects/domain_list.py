@@ -21,6 +21,8 @@ def _either(flags: int, yes: int, no: int, value: bool) -> bool:
 def domain_matches(dom: DomainObj, flags: int) -> bool:
     """Whether ``dom`` passes virConnectListAllDomains' ``flags`` (libvirt's rules:
     within a group the bits are OR-ed, so ACTIVE|INACTIVE means all)."""
+    if not flags:
+        return True
     if not _either(flags, n.LIST_DOMAINS_ACTIVE, n.LIST_DOMAINS_INACTIVE, dom.active):
         return False
     if not _either(flags, n.LIST_DOMAINS_PERSISTENT, n.LIST_DOMAINS_TRANSIENT, dom.persistent):

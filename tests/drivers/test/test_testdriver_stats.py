@@ -37,6 +37,9 @@ def test_block_stats_follow_the_clock(hv, test_ref):
     e = err(hv.domain_block_stats, test_ref, "vdz")
     assert (e.get_error_code(), e.get_error_domain(), str(e)) == (
         VIR_ERR_INVALID_ARG, VIR_FROM_TEST, "invalid argument: invalid path: vdz")
+    e = err(hv.domain_block_stats, test_ref, "")
+    assert (e.get_error_code(), e.get_error_domain(), str(e)) == (
+        84, VIR_FROM_TEST, "Operation not supported: summary statistics are not supported yet")
 
 
 def test_interface_stats(hv, test_ref):

@@ -11,7 +11,8 @@ from pyvirt.drivers.test import defaults, domxml
 from pyvirt.drivers.test.checks import check_flags
 from pyvirt.drivers.test.domain_base import DomainTableBase
 from pyvirt.errors import (
-    VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
+    VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_UNSUPPORTED,
+    VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
 )
 from pyvirt.objects import numbers as n
 
@@ -47,6 +48,9 @@ class DomainStatsMixin(DomainTableBase):
                     for cpu in range(start_cpu, min(start_cpu + ncpus, count))]
 
     def domain_block_stats(self, ref: DomainRef, path: str) -> list[int]:
+        if not path:
+            raise error(VIR_ERR_OPERATION_UNSUPPORTED, "summary statistics are not supported yet",
+                        domain=VIR_FROM_TEST)
         with self._domains.lock:
             dom = self._dom(ref)
             self._require_active(dom)

@@ -18,6 +18,7 @@ from pyvirt.drivers.test.domain_config import DomainConfigMixin
 from pyvirt.drivers.test.domain_extras import DomainExtrasMixin
 from pyvirt.drivers.test.domain_snapshots import DomainSnapshotMixin
 from pyvirt.drivers.test.domain_stats import DomainStatsMixin
+from pyvirt.drivers.test.domain_tuning import DomainTuningMixin
 from pyvirt.drivers.test.domain_vcpus import DomainVcpusMixin
 from pyvirt.drivers.test.saveimage import read_save_image, write_save_image
 from pyvirt.errors import (
@@ -26,6 +27,7 @@ from pyvirt.errors import (
     VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
     VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
 )
+from pyvirt.security.paths import check_name
 from pyvirt.objects import lifecycle, numbers as n
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.lifecycle import Action
@@ -43,11 +45,14 @@ _LIST_FILTERS = (n.LIST_DOMAINS_NO_CHECKPOINT << 1) - 1
 
 
 class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
-                     DomainExtrasMixin, DomainVcpusMixin):
+                     DomainExtrasMixin, DomainVcpusMixin, DomainTuningMixin):
     """The full hypervisor table of the test driver."""
 
-    #: every call works on memory only, so pyvirtd may run it on its event loop
+    #: every call works on memory only, so pyvirtd may run it on its event loop...
     calls_never_block = True
+    #: ...but these, which read or write a save image file
+    calls_that_block = frozenset({"domain_save", "domain_save_flags", "domain_restore",
+                                  "domain_restore_flags"})
 
     # --- connection -------------------------------------------------------------------
     def connect_close(self) -> None:
@@ -195,6 +200,7 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         check_flags(flags, n.DEFINE_VALIDATE, "testDomainDefineXMLFlags")
         ddef, warnings = self._parse_checked(xml, bool(flags & n.DEFINE_VALIDATE))
         name, uuid = domxml.name_of(ddef), domxml.uuid_of(ddef)
+        check_name("domain", name)
         with self._domains.lock:
             dom = self._check_duplicates(name, uuid, live=False)
             if dom is None:
@@ -212,6 +218,7 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         check_flags(flags, n.START_PAUSED | n.START_VALIDATE, "testDomainCreateXML")
         ddef, warnings = self._parse_checked(xml, bool(flags & n.START_VALIDATE))
         name, uuid = domxml.name_of(ddef), domxml.uuid_of(ddef)
+        check_name("domain", name)
         with self._domains.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             if dom is None:
@@ -377,6 +384,7 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         xml = read_save_image(frm)
         ddef = domxml.normalize(domxml.parse_domain(xml))
         name, uuid = domxml.name_of(ddef), domxml.uuid_of(ddef)
+        check_name("domain", name)
         with self._domains.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             if dom is None:

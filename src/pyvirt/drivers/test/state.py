@@ -108,7 +108,9 @@ class SharedDefault:
 
     def __init__(self, factory: Callable[[], TestState] = default_state) -> None:
         self._factory = factory
-        self._lock = threading.Lock()
+        # re-entrant: building the state allocates, a garbage collection may then run
+        # a dropped connection's finalizer, which releases its state on this thread
+        self._lock = threading.RLock()
         self._state: TestState | None = None
         self._users = 0
 

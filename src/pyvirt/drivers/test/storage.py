@@ -15,6 +15,7 @@ from pyvirt.errors import (
     VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_STORAGE, VIR_FROM_TEST,
     error,
 )
+from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.storage_obj import PoolObj, VolumeObj
 
@@ -139,6 +140,7 @@ class TestStorage(StorageConnection):
     def _new_pool(self, xml: str, active: bool, persistent: bool) -> PoolObj:
         pdef = netpoolxml.parse_pool(xml)
         name, uuid = netpoolxml.name_of(pdef), netpoolxml.uuid_of(pdef)
+        check_name("pool", name)
         pool = self._check_duplicates(name, uuid)
         if pool is not None:
             if active and pool.active:
@@ -161,7 +163,7 @@ class TestStorage(StorageConnection):
 
     @_events
     def storage_pool_create_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
-        check_flags(flags, 7, "testStoragePoolCreateXML")   # POOL_CREATE_WITH_BUILD*
+        check_flags(flags, 0, "testStoragePoolCreateXML")
         with self._pools.lock:
             pool = self._new_pool(xml, active=True, persistent=False)
             pool.active = True
@@ -180,7 +182,7 @@ class TestStorage(StorageConnection):
 
     @_events
     def storage_pool_create(self, ref: StoragePoolRef, flags: int = 0) -> None:
-        check_flags(flags, 7, "testStoragePoolCreate")
+        check_flags(flags, 0, "testStoragePoolCreate")
         with self._pools.lock:
             pool = self._pool(ref)
             if pool.active:
@@ -190,7 +192,7 @@ class TestStorage(StorageConnection):
             self._event(pool, n.POOL_EVENT_STARTED)
 
     def storage_pool_build(self, ref: StoragePoolRef, flags: int = 0) -> None:
-        check_flags(flags, 7, "testStoragePoolBuild")
+        check_flags(flags, 0, "testStoragePoolBuild")
         with self._pools.lock:
             pool = self._pool(ref)
             if pool.active:
@@ -208,7 +210,7 @@ class TestStorage(StorageConnection):
                 self._pools.remove(pool)
 
     def storage_pool_delete(self, ref: StoragePoolRef, flags: int = 0) -> None:
-        check_flags(flags, 1, "testStoragePoolDelete")     # POOL_DELETE_ZEROED
+        check_flags(flags, 0, "testStoragePoolDelete")
         with self._pools.lock:
             pool = self._pool(ref)
             if pool.active:
@@ -310,6 +312,7 @@ class TestStorage(StorageConnection):
 
     def _add_volume(self, pool: PoolObj, xml: str) -> StorageVolRef:
         vdef = netpoolxml.parse_volume(xml, pool.definition)
+        check_name("volume", netpoolxml.name_of(vdef))
         if netpoolxml.name_of(vdef) in pool.volumes:
             raise error(VIR_ERR_OPERATION_FAILED, "storage vol already exists",
                         domain=VIR_FROM_TEST)
