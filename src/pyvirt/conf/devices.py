@@ -419,10 +419,12 @@ class Interface(Device):
                    "address", "port"),
         "driver": ("name", "txmode", "ioeventfd", "event_idx", "queues", "rx_queue_size",
                    "tx_queue_size"),
+        "ip": ("address", "family", "prefix", "peer"),
+        "route": ("family", "address", "netmask", "prefix", "gateway", "metric"),
     }
     _list_name = "interfaces"
     _allows_boot = True
-    _child_order = ("mac", "source", "vlan", "virtualport", "bandwidth", "ip", "route",
+    _child_order = ("mac", "source", "vlan", "virtualport", "bandwidth", "port", "ip", "route",
                     "script", "downscript", "backenddomain", "target", "guest", "model",
                     "driver", "backend", "filterref", "tune", "teaming", "link", "mtu",
                     "coalesce", "rom") + Device._info_order
@@ -451,6 +453,20 @@ class Interface(Device):
     bandwidth_outbound_peak = XMLProperty("./bandwidth/outbound/@peak", int)
     bandwidth_outbound_floor = XMLProperty("./bandwidth/outbound/@floor", int)
     bandwidth_outbound_burst = XMLProperty("./bandwidth/outbound/@burst", int)
+    port_isolated = XMLProperty("./port/@isolated")       # applied by qemu.peers
+    vlan_trunk = XMLProperty("./vlan/@trunk")
+    vlan_tag = XMLProperty("./vlan/tag/@id", int)
+    vlan_tag_native_mode = XMLProperty("./vlan/tag/@nativeMode")
+    ip_address = XMLProperty("./ip/@address")
+    ip_family = XMLProperty("./ip/@family")
+    ip_prefix = XMLProperty("./ip/@prefix", int)
+    ip_peer = XMLProperty("./ip/@peer")
+    route_family = XMLProperty("./route/@family")
+    route_address = XMLProperty("./route/@address")
+    route_prefix = XMLProperty("./route/@prefix", int)
+    route_gateway = XMLProperty("./route/@gateway")
+    script_path = XMLProperty("./script/@path")
+    downscript_path = XMLProperty("./downscript/@path")
 
     #: target names libvirt treats as its own generated ones and drops on parse
     GENERATED_IFNAME_PREFIXES = ("vnet", "macvtap", "macvlan")
@@ -484,6 +500,9 @@ class Interface(Device):
         if self.target_dev and self.target_dev.startswith(self.GENERATED_IFNAME_PREFIXES):
             self.target_dev = None
         normalize_bandwidth(self.node, allow_floor=self.type == "network")
+        for ip in self.node.findall("ip"):        # libvirt writes the family it infers
+            if ip.get("address") and ip.get("family") is None:
+                ip.set("family", "ipv6" if ":" in ip.get("address") else "ipv4")
 
     @property
     def bandwidth(self) -> Bandwidth | None:

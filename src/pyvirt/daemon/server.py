@@ -158,6 +158,11 @@ class Daemon:
         self._unix_paths.clear()
         self.workers.shutdown(wait=False, cancel_futures=True)
         self.prio_workers.shutdown(wait=False, cancel_futures=True)
+        if self.dispatcher.audit is not None:
+            try:
+                self.dispatcher.audit.sync()        # the last lines reach the disk
+            except OSError as err:
+                log.error("cannot sync the audit log: %s", err)
         if self._stopped is not None:
             self._stopped.set()
 
