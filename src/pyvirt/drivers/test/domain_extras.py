@@ -15,7 +15,6 @@ from pyvirt.errors import (
     VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN_METADATA, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
 )
-from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 
 METADATA_DESCRIPTION, METADATA_TITLE, METADATA_ELEMENT = 0, 1, 2
@@ -70,7 +69,6 @@ class DomainExtrasMixin(DomainTableBase):
             if len(dom.snapshots):
                 raise error(VIR_ERR_OPERATION_INVALID,
                             "cannot rename domain with snapshots", domain=VIR_FROM_TEST)
-            check_name("domain", new_name)
             if self._domains.find_by_name(new_name) is not None:
                 raise error(VIR_ERR_OPERATION_FAILED,
                             f"domain with name '{new_name}' already exists",

@@ -12,7 +12,6 @@ from pyvirt.errors import (
     VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_DOMAIN_SNAPSHOT, VIR_FROM_TEST,
     error,
 )
-from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.numbers import DomainEvent, DomainState
@@ -50,8 +49,6 @@ class DomainSnapshotMixin(DomainTableBase):
                              VIR_FROM_DOMAIN_SNAPSHOT)
         sdef = snapxml.parse_snapshot(xml, redefine=redefine)
         name = snapxml.name_of(sdef)
-        if name:
-            check_name("snapshot", name)
         with self._domains.lock:
             dom = self._dom(ref)
             if name in dom.snapshots and not redefine:

@@ -27,7 +27,6 @@ from pyvirt.errors import (
     VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
     VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
 )
-from pyvirt.security.paths import check_name
 from pyvirt.objects import lifecycle, numbers as n
 from pyvirt.objects.domain_obj import DomainObj
 from pyvirt.objects.lifecycle import Action
@@ -200,7 +199,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         check_flags(flags, n.DEFINE_VALIDATE, "testDomainDefineXMLFlags")
         ddef, warnings = self._parse_checked(xml, bool(flags & n.DEFINE_VALIDATE))
         name, uuid = domxml.name_of(ddef), domxml.uuid_of(ddef)
-        check_name("domain", name)
         with self._domains.lock:
             dom = self._check_duplicates(name, uuid, live=False)
             if dom is None:
@@ -218,7 +216,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         check_flags(flags, n.START_PAUSED | n.START_VALIDATE, "testDomainCreateXML")
         ddef, warnings = self._parse_checked(xml, bool(flags & n.START_VALIDATE))
         name, uuid = domxml.name_of(ddef), domxml.uuid_of(ddef)
-        check_name("domain", name)
         with self._domains.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             if dom is None:
@@ -384,7 +381,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         xml = read_save_image(frm)
         ddef = domxml.normalize(domxml.parse_domain(xml))
         name, uuid = domxml.name_of(ddef), domxml.uuid_of(ddef)
-        check_name("domain", name)
         with self._domains.lock:
             dom = self._check_duplicates(name, uuid, live=True)
             if dom is None:

@@ -15,7 +15,6 @@ from pyvirt.errors import (
     VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_NETWORK, VIR_ERR_OPERATION_FAILED,
     VIR_ERR_OPERATION_INVALID, VIR_FROM_NETWORK, VIR_FROM_TEST, error,
 )
-from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.network_obj import NetworkObj
 
@@ -100,7 +99,6 @@ class TestNetworks(NetworkConnection):
         check_flags(flags, 1, "testNetworkDefineXMLFlags")  # NETWORK_DEFINE_VALIDATE
         ndef = netpoolxml.normalize_network(netpoolxml.parse_network(xml))
         name, uuid = netpoolxml.name_of(ndef), netpoolxml.uuid_of(ndef)
-        check_name("network", name)
         with self._nets.lock:
             net = self._check_duplicates(name, uuid)
             if net is None:
@@ -120,7 +118,6 @@ class TestNetworks(NetworkConnection):
         check_flags(flags, 1, "testNetworkCreateXMLFlags")
         ndef = netpoolxml.normalize_network(netpoolxml.parse_network(xml))
         name, uuid = netpoolxml.name_of(ndef), netpoolxml.uuid_of(ndef)
-        check_name("network", name)
         with self._nets.lock:
             net = self._check_duplicates(name, uuid)
             if net is not None and net.active:

@@ -15,7 +15,6 @@ from pyvirt.errors import (
     VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_STORAGE, VIR_FROM_TEST,
     error,
 )
-from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.storage_obj import PoolObj, VolumeObj
 
@@ -140,7 +139,6 @@ class TestStorage(StorageConnection):
     def _new_pool(self, xml: str, active: bool, persistent: bool) -> PoolObj:
         pdef = netpoolxml.parse_pool(xml)
         name, uuid = netpoolxml.name_of(pdef), netpoolxml.uuid_of(pdef)
-        check_name("pool", name)
         pool = self._check_duplicates(name, uuid)
         if pool is not None:
             if active and pool.active:
@@ -312,7 +310,6 @@ class TestStorage(StorageConnection):
 
     def _add_volume(self, pool: PoolObj, xml: str) -> StorageVolRef:
         vdef = netpoolxml.parse_volume(xml, pool.definition)
-        check_name("volume", netpoolxml.name_of(vdef))
         if netpoolxml.name_of(vdef) in pool.volumes:
             raise error(VIR_ERR_OPERATION_FAILED, "storage vol already exists",
                         domain=VIR_FROM_TEST)
