@@ -187,3 +187,28 @@ def test_a_guest_that_powered_off_while_nobody_watched_is_shut_down(tmp_path: Pa
     finally:
         qmp.close()
         qdriver.forget_state_for_tests(dirs)
+
+
+def test_a_start_cut_short_is_found_by_the_monitor_socket_it_holds(tmp_path):
+    """A status written before the spawn has pid 0: the QEMU is the process that holds
+    the monitor socket bound at the recorded path (its inode in /proc/net/unix)."""
+    import socket
+    import subprocess
+
+    from pyvirt.drivers.qemu.reattach import _kill, _unconfirmed_qemus
+
+    path = str(tmp_path / "vm.monitor")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    child = subprocess.Popen(["sleep", "60"], pass_fds=(listener.fileno(),))
+    try:
+        assert _unconfirmed_qemus(path) == [child.pid]       # never ourselves
+        assert _unconfirmed_qemus(str(tmp_path / "other.monitor")) == []
+        _kill(child.pid)
+        assert child.wait(5) == -9
+    finally:
+        listener.close()
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import uuid as uuidlib
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +216,6 @@ def _kill(pid: int) -> None:
     except OSError:
         return
     try:
-        import select
-        select.select([fd], [], [], 5)
+        select.select([fd], [], [], 5)          # readable once the process is gone
     finally:
         os.close(fd)
