@@ -107,4 +107,10 @@ class DomainObjList:
         with self.lock:
             found = [d for d in self._by_uuid.values()
                      if domain_matches(d, flags) and (keep is None or keep(d))]
-        return sorted(found, key=lambda d: (not d.active, d.id if d.active else 0, d.name))
+        return sorted(found, key=_list_order)
+
+
+def _list_order(dom: DomainObj) -> tuple[bool, int, str]:
+    """Running domains first by id, then the others by name (libvirt's listing order)."""
+    active = dom.active
+    return (not active, dom.id if active else 0, dom.name)

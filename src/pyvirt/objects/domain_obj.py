@@ -10,6 +10,10 @@ from pyvirt.objects.numbers import DomainState
 from pyvirt.objects.snapshot_tree import SnapshotTree
 
 
+#: states in which a domain is not running (libvirt's virDomainObjIsActive is false)
+_INACTIVE_STATES = frozenset({DomainState.SHUTOFF, DomainState.NOSTATE})
+
+
 @dataclass
 class DomainObj:
     """One domain.
@@ -45,7 +49,7 @@ class DomainObj:
 
     @property
     def active(self) -> bool:
-        return self.state not in (DomainState.SHUTOFF, DomainState.NOSTATE)
+        return self.state not in _INACTIVE_STATES
 
     @property
     def persistent(self) -> bool:
