@@ -15,14 +15,14 @@ a time under the state's lock and delivers the events they queued.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import uuid as uuidlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pyvirt.conf.domain import DomainDef
 from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.common.worker import DriverWorker
 from pyvirt.drivers.lxc import launcher, lifecycle, state_dir
 from pyvirt.drivers.lxc.cgroup import ContainerCgroup, Layout, layout
 from pyvirt.drivers.lxc.definition import parse_definition
@@ -36,7 +36,7 @@ from pyvirt.objects.events import EventBroker
 log = logging.getLogger(__name__)
 
 
-class LxcDriverState:
+class LxcDriverState(DriverWorker):
     """Domains, running containers and events of one state layout."""
 
     def __init__(self, dirs: StateDirs, cgroup_layout: Layout | None = None) -> None:
@@ -49,9 +49,7 @@ class LxcDriverState:
         self.cgroup_layout = cgroup_layout if cgroup_layout is not None else layout()
         #: set when a test drops this instance: its watchers must not touch the host
         self.detached = False
-        self._tasks: queue.Queue[Callable[[], None]] = queue.Queue()
-        self._worker = threading.Thread(target=self._work, name="pyvirt-lxc-driver",
-                                        daemon=True)
+        self._init_worker("pyvirt-lxc-driver")
 
     # --- start-up ------------------------------------------------------------------
     def start(self) -> None:
@@ -131,28 +129,9 @@ class LxcDriverState:
         self.watch(dom, ct)
 
     def _autostart(self) -> None:
-        for dom in self.domains.list(n.LIST_DOMAINS_INACTIVE | n.LIST_DOMAINS_AUTOSTART):
-            try:
-                with self.lock:
-                    lifecycle.start(self, dom)
-            except libvirtError as err:
-                log.error("failed to autostart container '%s': %s", dom.name,
-                          err.get_error_message())
-        self.events.flush()
+        self._autostart_each(lambda dom: lifecycle.start(self, dom), "container")
 
-    # --- the worker: controller exits, one at a time ------------------------------------
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            try:
-                with self.lock:
-                    task()
-            except Exception:  # noqa: BLE001 - keep serving the other containers
-                log.exception("LXC driver task failed")
-            self.events.flush()
-
-    def post(self, task: Callable[[], None]) -> None:
-        self._tasks.put(task)
+    # --- the worker (DriverWorker): controller exits, one at a time ---------------------
 
     def watch(self, dom: DomainObj, ct: launcher.Container) -> None:
         uuid = dom.uuid

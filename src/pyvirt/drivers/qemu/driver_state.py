@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import uuid as uuidlib
 from typing import Any, Callable
 
 from pyvirt.conf.domain import DomainDef
 from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.common.worker import DriverWorker
 from pyvirt.drivers.qemu import (
     config as qemu_config, host, hotplug, lifecycle, peers, reattach, save, snapshot,
     state_dir,
@@ -40,7 +40,7 @@ from pyvirt.objects.events import EventBroker
 log = logging.getLogger(__name__)
 
 
-class QemuDriverState:
+class QemuDriverState(DriverWorker):
     """Domains, running QEMUs and events of one state layout."""
 
     def __init__(self, dirs: StateDirs, privileged: bool = True,
@@ -54,9 +54,7 @@ class QemuDriverState:
         self.runtimes: dict[bytes, DomainRuntime] = {}
         self.consoles: dict[bytes, Any] = {}        # uuid -> console.ConsoleSession
         self.lock = self.domains.lock
-        self._tasks: queue.Queue[Callable[[], None]] = queue.Queue()
-        self._worker = threading.Thread(target=self._work, name="pyvirt-qemu-driver",
-                                        daemon=True)
+        self._init_worker("pyvirt-qemu-driver")
         self._host: host.HostQemu | None = None
         self._pidfile = -1
         self._open_peers = open_peers
@@ -98,28 +96,9 @@ class QemuDriverState:
                     str(self.dirs.managed_save_path(name))
 
     def _autostart(self) -> None:
-        for dom in self.domains.list(n.LIST_DOMAINS_INACTIVE | n.LIST_DOMAINS_AUTOSTART):
-            try:
-                with self.lock:
-                    start_domain(self, dom, 0)
-            except libvirtError as err:
-                log.error("failed to autostart domain '%s': %s", dom.name,
-                          err.get_error_message())
-        self.events.flush()
+        self._autostart_each(lambda dom: start_domain(self, dom, 0), "domain")
 
-    # --- the worker: QMP events and process exits, one at a time --------------------
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            try:
-                with self.lock:
-                    task()
-            except Exception:  # noqa: BLE001 - keep serving the other domains
-                log.exception("QEMU driver task failed")
-            self.events.flush()
-
-    def post(self, task: Callable[[], None]) -> None:
-        self._tasks.put(task)
+    # --- the worker (DriverWorker): QMP events and process exits, one at a time ------
 
     def event_callback(self, uuid: bytes, rt: DomainRuntime) -> Callable[[str, dict], None]:
         def on_event(name: str, data: dict) -> None:
