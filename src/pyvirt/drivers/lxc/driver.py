@@ -17,12 +17,13 @@ import uuid as uuidlib
 from pathlib import Path
 from typing import Any, Callable
 
+from pyvirt.drivers.common.domains import DomainTableMixin
 from pyvirt.drivers.base import DomainRef, DriverConnection, HypervisorConnection, register_driver
 from pyvirt.drivers.lxc import console, definition, lifecycle, state_dir, stats
 from pyvirt.drivers.lxc.state import LxcDriverState, forget_state_for_tests, state_for
 from pyvirt.errors import (
-    VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
-    VIR_FROM_DOMAIN, VIR_FROM_LXC, error, libvirtError,
+    VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC, error,
+    libvirtError,
 )
 from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
@@ -63,8 +64,10 @@ def kernel_version() -> int:
     return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
 
 
-class LxcHypervisor(HypervisorConnection):
+class LxcHypervisor(DomainTableMixin, HypervisorConnection):
     """One connection's view of an :class:`LxcDriverState`."""
+
+    _error_domain = VIR_FROM_LXC
 
     def __init__(self, drv: LxcDriverState, uri: str) -> None:
         self.drv = drv
@@ -138,66 +141,11 @@ class LxcHypervisor(HypervisorConnection):
     def node_get_free_memory(self) -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
-    # --- lookup and listing -------------------------------------------------------------
-    def domain_lookup_by_name(self, name: str) -> DomainRef:
-        dom = self.drv.domains.find_by_name(name)
-        if dom is None:
-            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'",
-                        domain=VIR_FROM_LXC)
-        return self._ref(dom)
-
-    def domain_lookup_by_uuid(self, uuid: bytes) -> DomainRef:
-        dom = self.drv.domains.find_by_uuid(bytes(uuid))
-        if dom is None:
-            raise error(VIR_ERR_NO_DOMAIN, "no domain with matching uuid "
-                        f"'{uuidlib.UUID(bytes=bytes(uuid))}'", domain=VIR_FROM_LXC)
-        return self._ref(dom)
-
-    def domain_lookup_by_id(self, dom_id: int) -> DomainRef:
-        dom = self.drv.domains.find_by_id(dom_id)
-        if dom is None:
-            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching id {dom_id}",
-                        domain=VIR_FROM_LXC)
-        return self._ref(dom)
-
-    def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
-        return [self._ref(d) for d in self.drv.domains.list(flags)]
-
-    def connect_num_of_domains(self) -> int:
-        return len(self.drv.domains.list(n.LIST_DOMAINS_ACTIVE))
-
-    def connect_list_domains(self, maxids: int = -1) -> list[int]:
-        ids = [d.id for d in self.drv.domains.list(n.LIST_DOMAINS_ACTIVE)]
-        return ids if maxids < 0 else ids[:maxids]
-
-    def connect_num_of_defined_domains(self) -> int:
-        return len(self.drv.domains.list(n.LIST_DOMAINS_INACTIVE))
-
-    def connect_list_defined_domains(self, maxnames: int = -1) -> list[str]:
-        names = [d.name for d in self.drv.domains.list(n.LIST_DOMAINS_INACTIVE)]
-        return names if maxnames < 0 else names[:maxnames]
-
     def domain_get_id(self, ref: DomainRef) -> int:
         dom = self._dom(ref)
         return dom.id if dom.active else -1
 
     # --- definition -------------------------------------------------------------------------
-    def _check_duplicates(self, name: str, uuid: bytes, live: bool) -> DomainObj | None:
-        same_uuid = self.drv.domains.find_by_uuid(uuid)
-        if same_uuid is not None:
-            if same_uuid.name != name:
-                raise error(VIR_ERR_OPERATION_FAILED, f"domain '{same_uuid.name}' is already "
-                            f"defined with uuid {same_uuid.uuid_str}", domain=VIR_FROM_DOMAIN)
-            if live and same_uuid.active:
-                raise error(VIR_ERR_OPERATION_INVALID, f"domain '{name}' is already active",
-                            domain=VIR_FROM_DOMAIN)
-            return same_uuid
-        same_name = self.drv.domains.find_by_name(name)
-        if same_name is not None:
-            raise error(VIR_ERR_OPERATION_FAILED, f"domain '{name}' already exists with uuid "
-                        f"{same_name.uuid_str}", domain=VIR_FROM_DOMAIN)
-        return None
-
     @_events
     def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
         check_flags(flags, n.DEFINE_VALIDATE, "lxcDomainDefineXMLFlags")
