@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import socket
 import uuid as uuidlib
 from pathlib import Path
 from typing import Any, Callable
 
+from pyvirt.drivers.common.connection import LocalConnectionEntries
 from pyvirt.drivers.common.domains import DomainTableMixin
 from pyvirt.drivers.base import DomainRef, DriverConnection, HypervisorConnection, register_driver
 from pyvirt.drivers.lxc import console, definition, lifecycle, state_dir, stats
@@ -32,7 +32,6 @@ from pyvirt.objects.numbers import DomainEvent as E
 
 log = logging.getLogger(__name__)
 
-LIB_VERSION = 9000000
 SHUTDOWN_INITCTL, SHUTDOWN_SIGNAL = 4, 8
 REBOOT_INITCTL, REBOOT_SIGNAL = 4, 8
 TYPED_PARAM_STRING_OKAY = 4
@@ -64,7 +63,7 @@ def kernel_version() -> int:
     return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
 
 
-class LxcHypervisor(DomainTableMixin, HypervisorConnection):
+class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnection):
     """One connection's view of an :class:`LxcDriverState`."""
 
     _error_domain = VIR_FROM_LXC
@@ -107,24 +106,6 @@ class LxcHypervisor(DomainTableMixin, HypervisorConnection):
 
     def connect_get_version(self) -> int:
         return kernel_version()
-
-    def connect_get_lib_version(self) -> int:
-        return LIB_VERSION
-
-    def connect_get_hostname(self) -> str:
-        return socket.gethostname()
-
-    def connect_get_uri(self) -> str:
-        return self.uri
-
-    def connect_is_alive(self) -> bool:
-        return not self._closed
-
-    def connect_is_secure(self) -> bool:
-        return True
-
-    def connect_is_encrypted(self) -> bool:
-        return False
 
     def connect_get_capabilities(self) -> str:
         return definition.capabilities_xml(_host_uuid())

@@ -17,10 +17,10 @@ import functools
 import logging
 import os
 import shutil
-import socket
 import uuid as uuidlib
 from typing import Any, Callable
 
+from pyvirt.drivers.common.connection import LocalConnectionEntries
 from pyvirt.drivers.common.domains import DomainTableMixin
 from pyvirt.drivers.base import (
     DomainRef, DriverConnection, HypervisorConnection, SnapshotRef, register_driver,
@@ -49,7 +49,6 @@ from pyvirt.objects.numbers import DomainEvent as E
 
 log = logging.getLogger(__name__)
 
-LIB_VERSION = 9000000
 
 
 def unsupported_flags(flags: int, function: str) -> libvirtError:
@@ -82,8 +81,8 @@ def _events(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # --- the connection table -----------------------------------------------------------
-class QemuHypervisor(DomainTableMixin, TuningEntries, InterfaceTuningEntries,
-                     HypervisorConnection):
+class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
+                     InterfaceTuningEntries, HypervisorConnection):
     """One connection's view of a :class:`QemuDriverState`."""
 
     _error_domain = VIR_FROM_QEMU
@@ -128,24 +127,6 @@ class QemuHypervisor(DomainTableMixin, TuningEntries, InterfaceTuningEntries,
 
     def connect_get_version(self) -> int:
         return self.drv.qemu_version()
-
-    def connect_get_lib_version(self) -> int:
-        return LIB_VERSION
-
-    def connect_get_hostname(self) -> str:
-        return socket.gethostname()
-
-    def connect_get_uri(self) -> str:
-        return self.uri
-
-    def connect_is_alive(self) -> bool:
-        return not self._closed
-
-    def connect_is_secure(self) -> bool:
-        return True
-
-    def connect_is_encrypted(self) -> bool:
-        return False
 
     def connect_get_capabilities(self) -> str:
         """This host and the QEMU guest it runs (kvm only where KVM really works)."""
