@@ -84,7 +84,9 @@ def test_the_daemon_decides_what_each_user_sees_and_does(sasl_daemon, browser):
         with serving_app(app) as base:
             # A wrong password: the daemon's refusal, on the login page.
             log_in_as(browser, base, "bob", "not-his-password")
-            error = browser.find_element(By.CSS_SELECTOR, ".flash-error").text
+            # the form posts, the daemon refuses, the login page comes back with the words
+            error = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR,
+                                                               ".flash-error")).text
             assert error.startswith("Login failed: authentication failed")
             assert browser.find_element(By.ID, "login-mode").is_displayed()
             assert browser.find_element(By.ID, "username").get_attribute("value") == "bob"
