@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from pyvirt.daemon.config import DaemonConfig
-from pyvirt.daemon.server import Daemon, load_drivers
+from pyvirt.daemon import thread
+from pyvirt.daemon.server import load_drivers
 from pyvirt.drivers.base import (DomainRef, DriverConnection, HypervisorConnection,
                                  StorageConnection,
                                  StoragePoolRef, StorageVolRef, register_driver)
@@ -64,43 +65,8 @@ load_drivers()
 register_driver(SlowDriver())
 
 
-class DaemonThread:
-    """Runs a Daemon's loop in a thread; ``stop()`` always cleans up."""
-
-    def __init__(self, config: DaemonConfig, listen: bool = True):
-        self.daemon = Daemon(config, listen=listen)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def start(self) -> "DaemonThread":
-        self.thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.daemon.start(), self.loop).result(10)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        if not self.thread.is_alive():
-            return
-        asyncio.run_coroutine_threadsafe(self.daemon.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    @property
-    def rw_path(self) -> str:
-        return self.daemon.config.socket_paths()[0]
-
-    @property
-    def ro_path(self) -> str:
-        return self.daemon.config.socket_paths()[1]
-
-    @property
-    def tcp_port(self) -> int:
-        tcp = [lst for lst in self.daemon.listeners if lst.kind == "tcp"]
-        return int(tcp[0].address.rsplit(":", 1)[1])
+class DaemonThread(thread.DaemonThread):
+    """The real in-process daemon runner, plus a count of its connected clients."""
 
     def client_count(self) -> int:
         return asyncio.run_coroutine_threadsafe(self._count(), self.loop).result(5)
