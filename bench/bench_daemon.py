@@ -11,7 +11,9 @@ in one run:
 
 Each line prints pyvirtd, libvirtd and the ratio pyvirtd/libvirtd (for calls/s,
 libvirtd/pyvirtd, so above 1 always means pyvirtd is slower). The daemons run
-as separate processes started here and stopped by their pid. Run as root
+side by side as separate processes started here and stopped by their pid; each
+measure takes its samples in alternating rounds (pyvirtd, libvirtd, pyvirtd...)
+so that a change in the machine's load falls on both alike. Run as root
 (libvirtd wants it): ``.venv/bin/python bench/bench_daemon.py [--quick]``.
 Packages: libvirt-daemon (Debian), libvirt-python 9.0.0 in the venv.
 """
@@ -121,43 +123,80 @@ def p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def measure(daemon: Daemon) -> dict[str, float]:
-    out: dict[str, float] = {}
-    out["first answer s"] = daemon.start()
+class Subject:
+    """One started daemon and the client connections the measures use."""
+
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+        self.first_answer = daemon.start()
+        self.keeper = libvirt.open(daemon.uri)   # keeps test:///default alive between steps
+        self.conn = libvirt.open(daemon.uri)
+        self.counter = iter(range(10 ** 9))
+
+    def close(self) -> None:
+        self.conn.close()
+        self.keeper.close()
+
+
+def rounds(subjects: dict[str, Subject], measure, count: int) -> dict[str, list[float]]:
+    """``measure(subject)`` for each daemon in turn, ``count`` times over (so a
+    change of the machine's load falls on both alike); every sample kept."""
+    samples: dict[str, list[float]] = {kind: [] for kind in subjects}
+    for _ in range(count):
+        for kind, subject in subjects.items():
+            samples[kind].extend(measure(subject))
+    return samples
+
+
+def measure_all(subjects: dict[str, Subject]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {kind: {} for kind in subjects}
+
+    def put(key: str, values: dict[str, float]) -> None:
+        for kind, value in values.items():
+            out[kind][key] = value
+
+    put("first answer s", {k: s.first_answer for k, s in subjects.items()})
     time.sleep(0.3)
-    keeper = libvirt.open(daemon.uri)        # keeps test:///default alive between steps
-    out["rss idle MiB"] = daemon.rss_mib()
+    put("rss idle MiB", {k: s.daemon.rss_mib() for k, s in subjects.items()})
+    for subject in subjects.values():
+        for _ in range(200):
+            subject.conn.getVersion()
+    n_rounds = 3 if QUICK else 6
 
-    conn = libvirt.open(daemon.uri)
-    for _ in range(200):
-        conn.getVersion()
-    rtt = timed(conn.getVersion, 500 if QUICK else 3000)
-    out["getVersion median us"] = statistics.median(rtt) * 1e6
-    out["getVersion p99 us"] = p99(rtt) * 1e6
+    rtt = rounds(subjects, lambda s: timed(s.conn.getVersion, 500 if QUICK else 1000),
+                 n_rounds)
+    put("getVersion median us", {k: statistics.median(v) * 1e6 for k, v in rtt.items()})
+    put("getVersion p99 us", {k: p99(v) * 1e6 for k, v in rtt.items()})
 
-    counter = iter(range(10 ** 9))
+    def define_undefine(subject: Subject) -> list[float]:
+        def once() -> None:
+            name = f"d{next(subject.counter)}"
+            subject.conn.defineXML(DOMAIN.format(name=name)).undefine()
+        return timed(once, 50 if QUICK else 100)
+    defines = rounds(subjects, define_undefine, n_rounds)
+    put("define+undefine ms", {k: statistics.median(v) * 1e3 for k, v in defines.items()})
 
-    def define_undefine() -> None:
-        conn.defineXML(DOMAIN.format(name=f"d{next(counter)}")).undefine()
-    out["define+undefine ms"] = statistics.median(
-        timed(define_undefine, 100 if QUICK else 500)) * 1e3
+    opens = rounds(subjects, lambda s: timed(lambda: libvirt.open(s.daemon.uri).close(),
+                                             10 if QUICK else 20), n_rounds)
+    put("open+close ms", {k: statistics.median(v) * 1e3 for k, v in opens.items()})
 
-    out["open+close ms"] = statistics.median(
-        timed(lambda: libvirt.open(daemon.uri).close(), 20 if QUICK else 100)) * 1e3
-
-    for i in range(N_DOMAINS):
-        conn.defineXML(DOMAIN.format(name=f"bulk{i:04d}"))
-    assert len(conn.listAllDomains(0)) == N_DOMAINS + 1
-    out["listAllDomains(1000) ms"] = statistics.median(
-        timed(lambda: conn.listAllDomains(0), 10 if QUICK else 30)) * 1e3
+    for subject in subjects.values():
+        for i in range(N_DOMAINS):
+            subject.conn.defineXML(DOMAIN.format(name=f"bulk{i:04d}"))
+        assert len(subject.conn.listAllDomains(0)) == N_DOMAINS + 1
+    lists = rounds(subjects, lambda s: timed(lambda: s.conn.listAllDomains(0),
+                                             5 if QUICK else 10), n_rounds)
+    put("listAllDomains(1000) ms", {k: statistics.median(v) * 1e3 for k, v in lists.items()})
     time.sleep(0.2)
-    out["rss 1000 domains MiB"] = daemon.rss_mib()
-    for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE):
-        dom.undefine()
+    put("rss 1000 domains MiB", {k: s.daemon.rss_mib() for k, s in subjects.items()})
+    for subject in subjects.values():
+        for dom in subject.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE):
+            dom.undefine()
 
-    out["50 clients calls/s"] = concurrent_clients(daemon.uri, 50, 40 if QUICK else 200)
-    conn.close()
-    keeper.close()
+    rates = rounds(subjects, lambda s: [concurrent_clients(s.daemon.uri, 50,
+                                                           40 if QUICK else 100)],
+                   n_rounds)
+    put("50 clients calls/s", {k: statistics.median(v) for k, v in rates.items()})
     return out
 
 
@@ -194,14 +233,20 @@ def main() -> int:
     if shutil.which("libvirtd") is None and not os.path.exists("/usr/sbin/libvirtd"):
         print("libvirtd not installed: apt-get install libvirt-daemon", file=sys.stderr)
         return 1
-    results: dict[str, dict[str, float]] = {}
-    for kind in ("pyvirtd", "libvirtd"):
-        root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-        daemon = Daemon(kind, root)
-        try:
-            results[kind] = measure(daemon)
-        finally:
+    roots = {kind: Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+             for kind in ("pyvirtd", "libvirtd")}
+    daemons = {kind: Daemon(kind, root) for kind, root in roots.items()}
+    subjects: dict[str, Subject] = {}
+    try:
+        for kind, daemon in daemons.items():
+            subjects[kind] = Subject(daemon)
+        results = measure_all(subjects)
+    finally:
+        for subject in subjects.values():
+            subject.close()
+        for daemon in daemons.values():
             daemon.stop()
+        for root in roots.values():
             shutil.rmtree(root, ignore_errors=True)
     print(f"{'measure':28} {'pyvirtd':>12} {'libvirtd':>12} {'ratio':>8}")
     for key, ours in results["pyvirtd"].items():

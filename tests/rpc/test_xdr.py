@@ -249,3 +249,23 @@ def test_struct_packs_objects_of_a_type_seen_before_by_attributes():
     assert kind.encode(Ref("a", 1)) == kind.encode(("a", 1))
     assert kind.encode(Ref("b", 2)) == kind.encode({"name": "b", "id": 2})
     assert kind.encode(("c", 3)) == words(1) + b"c\0\0\0" + words(3)
+
+
+def test_array_of_structs_packs_each_item_as_the_struct_does():
+    class Row:
+        def __init__(self, values):
+            (self.name, self.uuid, self.id, self.size, self.blob, self.ok, self.small,
+             self.more) = values
+    rows = [["", b"abcdef", 0, 0, b"", False, 0, None],
+            ["vm-ü", b"\0" * 6, -5, 2**64 - 1, b"12345", True, -2, 7]]
+    items = [rows[0], Row(rows[1]), dict(zip(MIXED.field_names, rows[0])), Row(rows[0])]
+    packed = xdr.Array(MIXED).encode(items)
+    assert packed == words(4) + b"".join(MIXED.encode(item) for item in items)
+    assert xdr.Array(xdr.Struct("empty", [])).encode([(), ()]) == words(2)
+
+
+def test_array_of_structs_names_the_failing_field():
+    good = ["vm", b"abcdef", 1, 2, b"", True, 3, None]
+    bad = ["vm", b"abcdef", 1, 2, b"", True, 2**15, None]
+    with pytest.raises(xdr.XdrError, match="mixed.small: short: 32768 out of range"):
+        xdr.Array(MIXED).encode([good, bad])

@@ -1,16 +1,21 @@
 """One client connection of pyvirtd: frames in, replies and events out.
 
-The asyncio side only moves bytes: :class:`FrameSplitter` cuts messages,
-headers are checked, calls go to a worker pool (high-priority procedures to
-their own small pool, as libvirtd does) so a long driver call never blocks
-this or any other client, and at most ``max_client_requests`` calls of one
-client run at once; as many more wait in order, and only past that is
-reading paused. So keepalive PINGs are read and answered while calls run, and
-a silence is not counted against a client that waits for our replies. The
-exception: high-priority calls into a driver table that declares
-``calls_never_block`` (an in-memory driver) run right on the loop, saving
-two thread hops per call.
+:class:`ClientConnection` is the connection's asyncio protocol: the loop
+hands it bytes (``data_received``) and it answers on the transport, with no
+reader task or stream buffer between (one loop turn per call). The asyncio
+side only moves bytes: :class:`FrameSplitter` cuts messages, headers are
+checked, calls go to a worker pool (high-priority procedures to their own
+small pool, as libvirtd does) so a long driver call never blocks this or any
+other client, and at most ``max_client_requests`` calls of one client run at
+once; as many more wait in order, and only past that is reading paused. So
+keepalive PINGs are read and answered while calls run, and a silence is not
+counted against a client that waits for our replies. The exception:
+high-priority calls into a driver table that declares ``calls_never_block``
+(an in-memory driver) run right on the loop, saving two thread hops per call.
 Events come from driver threads and are queued onto the loop.
+
+The daemon decides, when a connection is made, whether to serve it and who
+the client is (``admit``), and hears when it is gone (``gone``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import time
 from collections import deque
 from concurrent.futures import Executor, Future
+from typing import Callable
 
 from pyvirt.daemon.stream import WireStream
 from pyvirt.errors import VIR_ERR_RPC, VIR_FROM_RPC, error
@@ -36,92 +42,142 @@ from pyvirt.rpc.packet import (MESSAGE_MAX, FrameError, FrameSplitter, Header, M
 
 log = logging.getLogger(__name__)
 
-_READ_SIZE = 256 * 1024
 #: Output a client may leave unread before it is disconnected (two maximal messages).
 _MAX_QUEUED_OUTPUT = 2 * (MESSAGE_MAX + 4)
 
 
-class ClientConnection:
-    """Serves one connected client until it goes away or the daemon stops."""
+class ClientConnection(asyncio.Protocol):
+    """Serves one connected client until it goes away or the daemon stops.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 dispatcher: Dispatcher, workers: Executor, prio_workers: Executor,
+    ``admit(client, transport)`` runs when the connection is made: False turns
+    the client away (the transport is closed); otherwise it may set ``name``,
+    ``identity``, ``access``, ``auth`` and ``max_stream_rate`` first.
+    ``gone(client)`` runs once when the connection is over."""
+
+    def __init__(self, *, dispatcher: Dispatcher, workers: Executor, prio_workers: Executor,
                  readonly: bool, secure: bool, max_requests: int = 5,
                  keepalive_interval: int = 5, keepalive_count: int = 5, name: str = "client",
                  identity: Identity | None = None, access: AccessRules | None = None,
-                 auth: AuthGate | None = None):
-        self.reader = reader
-        self.writer = writer
+                 auth: AuthGate | None = None,
+                 admit: Callable[["ClientConnection", asyncio.BaseTransport], bool] | None = None,
+                 gone: Callable[["ClientConnection"], None] | None = None):
         self.name = name
         self.dispatcher = dispatcher
         self.workers = workers
         self.prio_workers = prio_workers
+        self.readonly = readonly
+        self.secure = secure
+        self.identity = identity or Identity()
+        self.access = access
+        #: the listener's authentication (auth_unix_rw, auth_tls...): SASL state
+        self.auth = auth or AuthGate("none")
+        self._admit = admit
+        self._gone = gone
         self.loop = asyncio.get_running_loop()
-        self.session = Session(readonly=readonly, secure=secure, send_event=self._event_from_thread,
-                               identity=identity or Identity(), access=access)
+        self.transport: asyncio.Transport | None = None
+        self.session: Session | None = None
+        self._splitter = FrameSplitter()
         self._max_requests = max(max_requests, 1)
         self._running = 0                   # calls started and not yet answered
         self._waiting: deque[tuple[Header, bytes]] = deque()   # read, not started
-        self._room = asyncio.Event()        # set while reading may go on
-        self._room.set()
         self._calls: set[Future] = set()
         self._closed = False
+        self._flooded = False               # reading paused: too many calls waiting
+        self._rate_paused = False           # reading paused: an upload over its rate
+        self._reading_paused = False
         self._keepalive_interval = keepalive_interval
         self._keepalive_count = keepalive_count
+        self._keepalive_timer: asyncio.TimerHandle | None = None
+        self._keepalive_missed = 0
         self._last_heard = time.monotonic()
         self._streams: dict[int, WireStream] = {}
-        #: the listener's authentication (auth_unix_rw, auth_tls...): SASL state
-        self.auth = auth or AuthGate("none")
 
-    # --- lifecycle -----------------------------------------------------------------
-    async def serve(self) -> None:
-        splitter = FrameSplitter()
-        keepalive = asyncio.create_task(self._keepalive())
+    # --- lifecycle (asyncio.Protocol) ------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        if self._admit is not None and not self._admit(self, transport):
+            self._closed = True
+            transport.close()
+            return
+        self.session = Session(readonly=self.readonly, secure=self.secure,
+                               send_event=self._event_from_thread, identity=self.identity,
+                               access=self.access)
+        self._keepalive_next()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._last_heard = time.monotonic()
         try:
-            while not self._closed:
-                data = await self.reader.read(_READ_SIZE)
-                if not data:
-                    break
-                self._last_heard = time.monotonic()
-                try:
-                    messages = splitter.feed(data)
-                except FrameError as err:
-                    log.warning("%s: dropping connection: %s", self.name, err)
-                    break
-                for message in messages:
-                    await self._handle(message)
-                while len(self._waiting) > self._max_requests and not self._closed:
-                    self._room.clear()      # a flood: stop reading until calls finish
-                    await self._room.wait()
-        except (OSError, asyncio.IncompleteReadError):   # reset, TLS error...
-            pass
-        finally:
-            keepalive.cancel()
-            await self.close()
+            messages = self._splitter.feed(data)
+        except FrameError as err:
+            log.warning("%s: dropping connection: %s", self.name, err)
+            self._close_soon()
+            return
+        for message in messages:
+            self._handle(message)
+            if self._closed:
+                return
+        if len(self._waiting) > self._max_requests:
+            self._flooded = True            # a flood: stop reading until calls finish
+            self._update_reading()
+
+    def eof_received(self) -> bool:
+        return False                        # the transport closes; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._close_soon()
+
+    def _close_soon(self) -> None:
+        """Stop serving now; the driver connection is closed by a task."""
+        if not self._closed:
+            self._stop_serving()
+            self.loop.create_task(self._close_session())
 
     async def close(self) -> None:
         if self._closed:
             return
+        self._stop_serving()
+        await self._close_session()
+
+    def _stop_serving(self) -> None:
         self._closed = True
-        self._room.set()                    # the reader may be paused on a flood
+        if self._keepalive_timer is not None:
+            self._keepalive_timer.cancel()
         for call in list(self._calls):
             call.cancel()
         for stream in list(self._streams.values()):
             stream.client_gone()
         try:
-            self.writer.close()
+            self.transport.close()
         except Exception:  # already gone
             pass
-        if self.session.conn is None or self.dispatcher.runs_inline(self.session, 2):
-            self.session.close()        # closed by CONNECT_CLOSE already, or in memory
+        if self._gone is not None:
+            self._gone(self)
+
+    async def _close_session(self) -> None:
+        session = self.session
+        if session.conn is None or self.dispatcher.runs_inline(session, 2):
+            session.close()             # closed by CONNECT_CLOSE already, or in memory
             return
         try:
-            await self.loop.run_in_executor(self.prio_workers, self.session.close)
+            await self.loop.run_in_executor(self.prio_workers, session.close)
         except RuntimeError:            # pools already shut down: the daemon is stopping
-            self.session.close()
+            session.close()
+
+    def _update_reading(self) -> None:
+        """Pause reading while flooded or over a stream's rate, resume when neither."""
+        pause = self._flooded or self._rate_paused
+        if pause == self._reading_paused or self._closed or self.transport.is_closing():
+            return
+        self._reading_paused = pause
+        if pause:
+            self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
 
     # --- incoming -----------------------------------------------------------------------
-    async def _handle(self, message: Message) -> None:
+    def _handle(self, message: Message) -> None:
         header = message.header
         if header.prog == KEEPALIVE_PROGRAM:
             self._keepalive_message(header)
@@ -149,7 +205,7 @@ class ClientConnection:
         if header.type == MessageType.CALL_WITH_FDS:
             # fd passing is not served; libvirtd drops a client whose fds are missing
             log.warning("%s: call with fds (unsupported): closing", self.name)
-            await self.close()
+            self._close_soon()
             return
         if header.type != MessageType.CALL:
             log.debug("%s: ignoring message of type %d", self.name, header.type)
@@ -169,8 +225,9 @@ class ClientConnection:
             self._running += 1
             if self._start_call(header, body):
                 self._running -= 1
-        if len(self._waiting) <= self._max_requests:
-            self._room.set()
+        if self._flooded and len(self._waiting) <= self._max_requests:
+            self._flooded = False
+            self._update_reading()
 
     def _start_call(self, header: Header, body: bytes) -> bool:
         """Hand a call to a worker; the worker encodes the whole reply frame and the
@@ -232,13 +289,13 @@ class ClientConnection:
         if self.auth.exhausted and not self._closed:
             log.warning("%s: %d failed authentications, closing", self.name,
                         self.auth.failures)
-            self.loop.create_task(self.close())
+            self._close_soon()
 
     def _open_stream(self, header: Header) -> WireStream:
         stream = WireStream(header.prog, header.vers, header.proc, header.serial, self._send,
                             lambda fn: self.loop.call_soon_threadsafe(fn),
                             lambda s: self._streams.pop(s.serial, None))
-        stream.backlog = lambda: self.writer.transport.get_write_buffer_size()
+        stream.backlog = self.transport.get_write_buffer_size
         self._limit_stream(stream)
         self._streams[header.serial] = stream
         return stream
@@ -252,17 +309,21 @@ class ClientConnection:
         if not self.max_stream_rate:
             return
         stream.limit_rate(self.max_stream_rate)
-        transport = self.writer.transport
         resume: list[asyncio.TimerHandle] = []
 
         def pause(seconds: float) -> None:
             """Stop reading until the budget is back (one timer: the latest wins)."""
-            transport.pause_reading()
+            self._rate_paused = True
+            self._update_reading()
             while resume:
                 resume.pop().cancel()
-            resume.append(self.loop.call_later(seconds, transport.resume_reading))
+            resume.append(self.loop.call_later(seconds, self._rate_resume))
 
         stream.pause = pause
+
+    def _rate_resume(self) -> None:
+        self._rate_paused = False
+        self._update_reading()
 
     def _keepalive_message(self, header: Header) -> None:
         if header.type != MessageType.MESSAGE:
@@ -276,44 +337,50 @@ class ClientConnection:
         """Whether the client waits on us: calls running or waiting, or output not
         yet taken by the transport. Its silence then is no missed pong."""
         return bool(self._running or self._waiting
-                    or self.writer.transport.get_write_buffer_size())
+                    or self.transport.get_write_buffer_size())
 
-    async def _keepalive(self) -> None:
+    def _keepalive_next(self) -> None:
+        """Look again in one keepalive interval (none when keepalive_interval <= 0)."""
+        if self._keepalive_interval > 0 and not self._closed:
+            self._keepalive_timer = self.loop.call_later(self._keepalive_interval,
+                                                         self._keepalive_tick)
+
+    def _keepalive_tick(self) -> None:
         """Ping a client that asked for keepalive; drop it after too many silences
         (a silence while it waits for our replies does not count)."""
-        interval = self._keepalive_interval
-        if interval <= 0:
+        if self._closed:
             return
-        missed = 0
-        while not self._closed:
-            await asyncio.sleep(interval)
-            if not self.session.keepalive:
-                continue
-            if time.monotonic() - self._last_heard < interval:
-                missed = 0
-                continue
-            if self._owes_replies():
-                missed = 0
-            else:
-                missed += 1
-            if self._keepalive_count and missed > self._keepalive_count:
-                log.warning("%s: no keepalive response, closing", self.name)
-                await self.close()
-                return
-            self._send(encode_message(Header(KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION,
-                                             KEEPALIVE_PING, MessageType.MESSAGE, 0,
-                                             MessageStatus.OK)))
+        if not self.session.keepalive:
+            self._keepalive_next()
+            return
+        if time.monotonic() - self._last_heard < self._keepalive_interval:
+            self._keepalive_missed = 0
+            self._keepalive_next()
+            return
+        if self._owes_replies():
+            self._keepalive_missed = 0
+        else:
+            self._keepalive_missed += 1
+        if self._keepalive_count and self._keepalive_missed > self._keepalive_count:
+            log.warning("%s: no keepalive response, closing", self.name)
+            self._close_soon()
+            return
+        self._send(encode_message(Header(KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION,
+                                         KEEPALIVE_PING, MessageType.MESSAGE, 0,
+                                         MessageStatus.OK)))
+        self._keepalive_next()
 
     # --- outgoing -----------------------------------------------------------------------
     def _send(self, frame: bytes) -> None:
-        if self._closed or self.writer.is_closing():
+        transport = self.transport
+        if self._closed or transport.is_closing():
             return
-        self.writer.write(frame)
-        if self.writer.transport.get_write_buffer_size() > _MAX_QUEUED_OUTPUT:
+        transport.write(frame)
+        if transport.get_write_buffer_size() > _MAX_QUEUED_OUTPUT:
             # a client that reads nothing while events pile up: drop it, not the daemon
             log.warning("%s: more than %d bytes waiting to be read, closing", self.name,
                         _MAX_QUEUED_OUTPUT)
-            self.writer.transport.abort()
+            transport.abort()
 
     def _send_error(self, header: Header, err: BaseException) -> None:
         self._send(encode_message(header.reply(MessageStatus.ERROR), encode_error(err)))

@@ -18,16 +18,19 @@ import ssl
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from pyvirt.daemon import saslpasswd, tls
+from pyvirt.daemon import tls
 from pyvirt.daemon.client import ClientConnection
 from pyvirt.daemon.config import DaemonConfig
-from pyvirt.remote.access import AccessRules, Identity, parse_rules
+from pyvirt.remote.access import Identity
 from pyvirt.drivers.base import DriverConnection
 from pyvirt.remote.dispatch import Dispatcher, audit_identity, open_in_daemon
 from pyvirt.remote.sasl import AuthGate, FailureLimiter
-from pyvirt.security.audit import AuditLog
+
+if TYPE_CHECKING:    # SASL files, audit and access rules load only when configured
+    from pyvirt.remote.access import AccessRules
+    from pyvirt.security.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +106,9 @@ class Daemon:
             if _socket_in_use(path):
                 raise OSError(f"{path} is in use by another daemon")
             os.unlink(path)
-        server = await asyncio.start_unix_server(
-            lambda r, w: self._accept(r, w, readonly=readonly, secure=True,
-                                      kind="unix-ro" if readonly else "unix-rw"), path)
+        server = await asyncio.get_running_loop().create_unix_server(
+            self._client_factory("unix-ro" if readonly else "unix-rw", readonly=readonly,
+                                 secure=True), path)
         os.chmod(path, perms)
         if self.config.unix_sock_group and not readonly:
             os.chown(path, -1, grp.getgrnam(self.config.unix_sock_group).gr_gid)
@@ -116,8 +119,8 @@ class Daemon:
 
     async def _start_tcp(self) -> None:
         host = self.config.listen_addr or None
-        server = await asyncio.start_server(
-            lambda r, w: self._accept(r, w, readonly=False, secure=False, kind="tcp"),
+        server = await asyncio.get_running_loop().create_server(
+            self._client_factory("tcp", readonly=False, secure=False),
             host=host, port=self.config.tcp_port, reuse_address=True)
         self._servers.append(server)
         for sock in server.sockets:
@@ -132,8 +135,8 @@ class Daemon:
             raise OSError(f"cannot set up TLS (cert_file {self.config.cert_file}, key_file "
                           f"{self.config.key_file}, ca_file {self.config.ca_file}): {err}") from err
         host = self.config.listen_addr or None
-        server = await asyncio.start_server(
-            lambda r, w: self._accept(r, w, readonly=False, secure=True, kind="tls"),
+        server = await asyncio.get_running_loop().create_server(
+            self._client_factory("tls", readonly=False, secure=True),
             host=host, port=self.config.tls_port, ssl=context, reuse_address=True,
             ssl_handshake_timeout=30)
         self._servers.append(server)
@@ -184,37 +187,49 @@ class Daemon:
                 await self.stop()
 
     # --- clients --------------------------------------------------------------------
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                      readonly: bool, secure: bool, kind: str) -> None:
+    def _client_factory(self, kind: str, *, readonly: bool, secure: bool
+                        ) -> Callable[[], ClientConnection]:
+        """The protocol factory of one listener: a :class:`ClientConnection` per
+        accepted connection, admitted by :meth:`_admit`."""
+        config = self.config
+
+        def make() -> ClientConnection:
+            return ClientConnection(
+                dispatcher=self.dispatcher, workers=self.workers,
+                prio_workers=self.prio_workers, readonly=readonly, secure=secure,
+                max_requests=config.max_client_requests,
+                keepalive_interval=config.keepalive_interval,
+                keepalive_count=config.keepalive_count, name=kind,
+                admit=lambda client, transport: self._admit(client, transport, kind),
+                gone=self._gone)
+        return make
+
+    def _admit(self, client: ClientConnection, transport: asyncio.BaseTransport,
+               kind: str) -> bool:
+        """A new connection: refuse it past ``max_clients`` or with a TLS DN not
+        allowed; otherwise say who the client is and how it authenticates."""
         if len(self.clients) >= self.config.max_clients:
             log.error("Too many active clients (%d), dropping connection", len(self.clients))
-            writer.close()
-            return
-        peer = writer.get_extra_info("peername") or _unix_peer(writer) or kind
-        if kind == "tls" and not self._tls_accepted(writer, peer):
-            writer.close()
-            return
-        identity = client_identity(writer, kind, with_groups=self.access is not None)
-        client = ClientConnection(
-            reader, writer, dispatcher=self.dispatcher, workers=self.workers,
-            prio_workers=self.prio_workers, readonly=readonly, secure=secure,
-            max_requests=self.config.max_client_requests,
-            keepalive_interval=self.config.keepalive_interval,
-            keepalive_count=self.config.keepalive_count, name=f"{kind}:{peer}",
-            identity=identity, access=self.access,
-            auth=self._auth_gate(kind, identity))
+            return False
+        peer = transport.get_extra_info("peername") or _unix_peer(transport) or kind
+        if kind == "tls" and not self._tls_accepted(transport, peer):
+            return False
+        identity = client_identity(transport, kind, with_groups=self.access is not None)
+        client.name = f"{kind}:{peer}"
+        client.identity = identity
+        client.access = self.access
+        client.auth = self._auth_gate(kind, identity)
         if self.config.max_stream_rate:
             client.max_stream_rate = self.config.max_stream_rate
         self.clients.add(client)
         log.debug("new client %s", client.name)
-        try:
-            await client.serve()
-        finally:
-            self.clients.discard(client)
-            if not self.clients:
-                self._idle_since = asyncio.get_running_loop().time()
-            log.debug("client %s gone", client.name)
+        return True
 
+    def _gone(self, client: ClientConnection) -> None:
+        self.clients.discard(client)
+        if not self.clients:
+            self._idle_since = asyncio.get_running_loop().time()
+        log.debug("client %s gone", client.name)
 
     def _auth_gate(self, kind: str, identity: Identity) -> AuthGate:
         """The authentication a listener's clients go through (auth_unix_rw,
@@ -227,6 +242,7 @@ class Daemon:
         audit = self.dispatcher.audit
 
         def lookup(name: str, mechanism: str):
+            from pyvirt.daemon import saslpasswd
             try:
                 return saslpasswd.lookup(path, name, mechanism)
             except (OSError, ValueError) as err:
@@ -248,15 +264,15 @@ class Daemon:
                         allowed_usernames=self.config.sasl_allowed_username_list,
                         limiter=self.sasl_limiter, on_result=on_result)
 
-    def _tls_accepted(self, writer: asyncio.StreamWriter, peer: object) -> bool:
+    def _tls_accepted(self, transport: asyncio.BaseTransport, peer: object) -> bool:
         """Check the client's certificate DN, then send libvirt's confirmation byte."""
-        dn = tls.distinguished_name(writer.get_extra_info("peercert"))
+        dn = tls.distinguished_name(transport.get_extra_info("peercert"))
         verify = not self.config.tls_no_verify_certificate
         if not tls.dn_allowed(dn, self.config.tls_allowed_dn_list, verify):
             log.error("Client's Distinguished Name %r is not on the list of allowed clients "
                       "(tls_allowed_dn_list); dropping %s", dn, peer)
             return False
-        writer.write(tls.TLS_CONFIRMATION)
+        transport.write(tls.TLS_CONFIRMATION)
         return True
 
 
@@ -268,6 +284,7 @@ def open_audit_log(config: DaemonConfig) -> AuditLog | None:
         return None
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     log.info("audit log: %s", path)
+    from pyvirt.security.audit import AuditLog
     return AuditLog(path)
 
 
@@ -281,23 +298,24 @@ def load_access_rules(path: str) -> AccessRules | None:
             text = handle.read()
     except OSError as err:
         raise OSError(f"cannot read access_rules_file {path}: {err.strerror}") from err
+    from pyvirt.remote.access import parse_rules
     rules = parse_rules(text, path)
     log.info("access control: %d rules from %s", len(rules.rules), path)
     return rules
 
 
-def client_identity(writer: asyncio.StreamWriter, kind: str, with_groups: bool = True
+def client_identity(transport: asyncio.BaseTransport, kind: str, with_groups: bool = True
                     ) -> Identity:
     """Who a new client is: SO_PEERCRED on unix sockets, the certificate's DN on
     TLS, the peer address on TCP and TLS. The supplementary groups (a passwd and
     group lookup) only ``with_groups``: access rules are the only reader."""
     who = Identity()
-    peer = writer.get_extra_info("peername")
+    peer = transport.get_extra_info("peername")
     if kind in ("tcp", "tls") and isinstance(peer, tuple):
         who.addr = str(peer[0])
     if kind == "tls":
-        who.dn = tls.distinguished_name(writer.get_extra_info("peercert"))
-    creds = _peer_creds(writer)
+        who.dn = tls.distinguished_name(transport.get_extra_info("peercert"))
+    creds = _peer_creds(transport)
     if creds is not None:
         who.pid, who.uid, who.gid = creds
         who.groups = {who.gid}
@@ -311,8 +329,8 @@ def client_identity(writer: asyncio.StreamWriter, kind: str, with_groups: bool =
     return who
 
 
-def _peer_creds(writer: asyncio.StreamWriter) -> tuple[int, int, int] | None:
-    sock = writer.get_extra_info("socket")
+def _peer_creds(transport: asyncio.BaseTransport) -> tuple[int, int, int] | None:
+    sock = transport.get_extra_info("socket")
     if sock is None or sock.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
         return None
     try:
@@ -323,17 +341,10 @@ def _peer_creds(writer: asyncio.StreamWriter) -> tuple[int, int, int] | None:
     return pid, uid, gid
 
 
-def _unix_peer(writer: asyncio.StreamWriter) -> str | None:
+def _unix_peer(transport: asyncio.BaseTransport) -> str | None:
     """``pid=P,uid=U,gid=G`` of a unix socket client (SO_PEERCRED), for the logs."""
-    sock = writer.get_extra_info("socket")
-    if sock is None or sock.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    try:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    except OSError:
-        return None
-    pid, uid, gid = struct.unpack("3i", creds)
-    return f"pid={pid},uid={uid},gid={gid}"
+    creds = _peer_creds(transport)
+    return None if creds is None else "pid={},uid={},gid={}".format(*creds)
 
 
 def _socket_in_use(path: str) -> bool:

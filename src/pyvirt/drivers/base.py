@@ -28,33 +28,44 @@ from pyvirt.errors import VIR_ERR_NO_CONNECT, VIR_ERR_NO_SUPPORT, error
 
 
 # --- refs: handles that cross the driver interface (and, later, the wire) -------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DomainRef:
     name: str
     uuid: bytes          # 16 raw bytes
     id: int = -1         # -1 when inactive
 
 
-@dataclass(frozen=True)
+def domain_ref(dom: Any) -> DomainRef:
+    """The handle of a driver's domain object (``name``, ``uuid``, ``id``,
+    ``active``, ``ref_cache``: objects.domain_obj.DomainObj), made again only when
+    its name or id changed since the last one."""
+    dom_id = dom.id if dom.active else -1
+    ref = dom.ref_cache
+    if ref is None or ref.id != dom_id or ref.name != dom.name:
+        ref = dom.ref_cache = DomainRef(dom.name, dom.uuid, dom_id)
+    return ref
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkRef:
     name: str
     uuid: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoragePoolRef:
     name: str
     uuid: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StorageVolRef:
     pool: str
     name: str
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SnapshotRef:
     domain: DomainRef
     name: str

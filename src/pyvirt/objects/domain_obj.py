@@ -42,6 +42,9 @@ class DomainObj:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Driver-specific runtime facts (vCPU pinning...), dropped when the domain stops.
     live_extra: dict[str, Any] = field(default_factory=dict)
+    #: The driver's last handle for this domain, kept while name and id stay the
+    #: same (a listing of 1000 domains then makes no new handles).
+    ref_cache: Any = field(default=None, repr=False, compare=False)
 
     @property
     def uuid_str(self) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pyvirt.conf.domain import DomainDef
-from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.base import domain_ref
 from pyvirt.drivers.common.worker import DriverWorker
 from pyvirt.drivers.lxc import launcher, lifecycle, state_dir
 from pyvirt.drivers.lxc.cgroup import ContainerCgroup, Layout, layout
@@ -171,9 +171,7 @@ class LxcDriverState(DriverWorker):
             raise error(VIR_ERR_NO_NETWORK, f"no network with matching name '{name}'",
                         domain=VIR_FROM_LXC) from err
 
-    @staticmethod
-    def ref(dom: DomainObj) -> DomainRef:
-        return DomainRef(dom.name, dom.uuid, dom.id if dom.active else -1)
+    ref = staticmethod(domain_ref)
 
 
 _STATES: dict[str, LxcDriverState] = {}

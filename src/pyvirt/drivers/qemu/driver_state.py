@@ -22,7 +22,7 @@ import uuid as uuidlib
 from typing import Any, Callable
 
 from pyvirt.conf.domain import DomainDef
-from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.base import domain_ref
 from pyvirt.drivers.common.worker import DriverWorker
 from pyvirt.drivers.qemu import (
     config as qemu_config, host, hotplug, lifecycle, peers, reattach, save, snapshot,
@@ -166,9 +166,7 @@ class QemuDriverState(DriverWorker):
     def parse(self, xml: str, validate: bool = False) -> tuple[DomainDef, list[str]]:
         return parse_definition(xml, validate, self.host().canonical_machine)
 
-    @staticmethod
-    def ref(dom: DomainObj) -> DomainRef:
-        return DomainRef(dom.name, dom.uuid, dom.id if dom.active else -1)
+    ref = staticmethod(domain_ref)
 
 
 _STATES: dict[str, QemuDriverState] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any, Callable
 
-from pyvirt.drivers.base import DomainRef, HypervisorConnection
+from pyvirt.drivers.base import DomainRef, HypervisorConnection, domain_ref
 from pyvirt.drivers.test import domxml
 from pyvirt.drivers.test.state import TestState
 from pyvirt.errors import (
@@ -32,9 +32,7 @@ class DomainTableBase(HypervisorConnection):
     def _domains(self):  # noqa: ANN202 - the state's DomainObjList
         return self.state.domains
 
-    @staticmethod
-    def _ref(dom: DomainObj) -> DomainRef:
-        return DomainRef(dom.name, dom.uuid, dom.id if dom.active else -1)
+    _ref = staticmethod(domain_ref)
 
     def _dom(self, ref: DomainRef) -> DomainObj:
         dom = self._domains.find_by_uuid(ref.uuid)
