@@ -233,6 +233,10 @@ def main() -> int:
     if shutil.which("libvirtd") is None and not os.path.exists("/usr/sbin/libvirtd"):
         print("libvirtd not installed: apt-get install libvirt-daemon", file=sys.stderr)
         return 1
+    # an installed package has its bytecode; with PYTHONDONTWRITEBYTECODE=1 (or stale
+    # __pycache__ files) every pyvirtd start would compile the changed modules again
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")],
+                   check=True, stdout=subprocess.DEVNULL)
     roots = {kind: Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
              for kind in ("pyvirtd", "libvirtd")}
     daemons = {kind: Daemon(kind, root) for kind, root in roots.items()}

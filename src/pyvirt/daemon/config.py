@@ -2,7 +2,9 @@
 
 The file syntax is libvirt's (virConf): ``key = value`` lines, values are
 integers, quoted strings or ``[ "lists", "of", "strings" ]`` (lists may span
-lines), ``#`` starts a comment. :func:`load_config` returns a
+lines), ``#`` starts a comment. Each key is read with libvirtd's type and in
+libvirtd's order, so a bad file fails with libvirtd's message
+(tests/daemon/test_config_parity.py). :func:`load_config` returns a
 :class:`DaemonConfig` and the notes to log: keys read but ignored, unknown
 keys. A key whose value pyvirtd cannot honour safely (``auth_tcp = "sasl"``)
 is an error, so an admin never gets less protection than they asked for.
@@ -11,11 +13,12 @@ is an error, so an admin never gets less protection than they asked for.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyvirt.errors import VIR_ERR_CONF_SYNTAX, VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_CONF, error
+from pyvirt.errors import (VIR_ERR_CONF_SYNTAX, VIR_ERR_CONFIG_UNSUPPORTED,
+                           VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_CONF,
+                           VIR_FROM_NONE, error)
 
 
 @dataclass
@@ -83,16 +86,35 @@ class DaemonConfig:
         return os.path.join(base, "libvirt-sock"), os.path.join(base, "libvirt-sock-ro")
 
 
-_BOOL_KEYS = {"listen_tcp", "listen_tls", "tls_no_verify_certificate", "audit_logging"}
-_INT_KEYS = {"max_clients", "min_workers", "max_workers", "prio_workers",
-             "max_client_requests", "keepalive_interval", "keepalive_count", "log_level",
-             "max_stream_rate"}
-_PORT_KEYS = {"tcp_port", "tls_port"}
-_PERM_KEYS = {"unix_sock_ro_perms", "unix_sock_rw_perms"}
-_STR_KEYS = {"listen_addr", "unix_sock_dir", "unix_sock_group", "auth_tcp", "auth_unix_rw",
-             "auth_unix_ro", "log_outputs", "auth_tls", "key_file", "cert_file", "ca_file",
-             "crl_file", "access_rules_file", "audit_log", "sasl_passwd_file"}
-_LIST_KEYS = {"tls_allowed_dn_list", "sasl_allowed_username_list"}
+#: The keys as libvirtd reads them (daemonConfigLoadOptions), in its order and with
+#: its types: the first bad key in this order is the one reported, in libvirtd's
+#: words. Then pyvirtd's own keys. ``perms``/``port`` are strings turned into numbers.
+_KEY_TYPES: tuple[tuple[str, str], ...] = (
+    ("listen_tcp", "bool"), ("listen_tls", "bool"), ("tls_port", "port"),
+    ("tcp_port", "port"), ("listen_addr", "string"), ("auth_unix_rw", "auth"),
+    ("auth_unix_ro", "auth"), ("auth_tcp", "auth"), ("auth_tls", "auth"),
+    ("access_drivers", "list"), ("unix_sock_group", "string"),
+    ("unix_sock_admin_perms", "string"), ("unix_sock_ro_perms", "perms"),
+    ("unix_sock_rw_perms", "perms"), ("unix_sock_dir", "string"),
+    ("tls_no_sanity_certificate", "bool"), ("tls_no_verify_certificate", "bool"),
+    ("key_file", "string"), ("cert_file", "string"), ("ca_file", "string"),
+    ("crl_file", "string"), ("tls_allowed_dn_list", "list"), ("tls_priority", "string"),
+    ("sasl_allowed_username_list", "list"), ("min_workers", "uint"),
+    ("max_workers", "uint"), ("max_clients", "uint"), ("max_queued_clients", "uint"),
+    ("max_anonymous_clients", "uint"), ("prio_workers", "uint"),
+    ("max_client_requests", "uint"), ("admin_min_workers", "uint"),
+    ("admin_max_workers", "uint"), ("admin_max_clients", "uint"),
+    ("admin_max_queued_clients", "uint"), ("admin_max_client_requests", "uint"),
+    ("audit_level", "uint"), ("audit_logging", "bool"), ("host_uuid", "string"),
+    ("host_uuid_source", "string"), ("log_level", "uint"), ("log_filters", "string"),
+    ("log_outputs", "string"), ("keepalive_interval", "int"), ("keepalive_count", "uint"),
+    ("admin_keepalive_interval", "int"), ("admin_keepalive_count", "uint"),
+    ("ovs_timeout", "uint"),
+    # pyvirtd's own
+    ("max_stream_rate", "uint"), ("access_rules_file", "string"), ("audit_log", "string"),
+    ("sasl_passwd_file", "string"),
+)
+_AUTH_SCHEMES = ("none", "sasl", "polkit")
 
 #: libvirtd keys pyvirtd reads and does not act on (yet), with why.
 IGNORED_KEYS: dict[str, str] = {
@@ -118,108 +140,223 @@ IGNORED_KEYS: dict[str, str] = {
     "unix_sock_rw_group": "not used",
 }
 
-_TOKEN = re.compile(r'\s*(?:(?P<num>-?\d+)|"(?P<dq>[^"]*)"|\'(?P<sq>[^\']*)\'|(?P<open>\[)|'
-                    r'(?P<close>\])|(?P<comma>,))')
-
-
 def parse_conf(text: str, source: str = "config") -> dict[str, Any]:
-    """libvirt's conf syntax -> {key: int | str | list[str]}."""
-    values: dict[str, Any] = {}
-    # strip comments outside strings
-    lines = []
-    for line in text.splitlines():
-        out, quote = [], None
-        for ch in line:
-            if quote:
-                quote = None if ch == quote else quote
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "#":
+    """libvirt's conf syntax (virConf) -> {key: int | str | list}; a key given twice
+    keeps its first value, as libvirt reads it. Errors are libvirt's
+    ``VIR_ERR_CONF_SYNTAX`` "SOURCE:LINE: what was expected"."""
+    return _ConfParser(text, source).entries()
+
+
+class _ConfParser:
+    """virConf's grammar: statements ``name = value`` separated by a newline or
+    ``;``; a value is a number (``-`` makes it signed), a '...' or "..." string on
+    one line, a \"\"\"...\"\"\" string, or a ``[ value, ... ]`` list; ``#`` comments
+    a line, or the rest of one after a value."""
+
+    def __init__(self, text: str, source: str):
+        self.text, self.source = text, source
+        self.pos, self.line = 0, 1
+
+    def entries(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        while self.pos < len(self.text):
+            self._skip(eol=True)
+            if self._cur() == "#":
+                self._to_eol()
+            elif self.pos < len(self.text):
+                name, value = self._statement()
+                values.setdefault(name, value)
+            self._separator()
+        return values
+
+    def _cur(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _fail(self, what: str) -> Exception:
+        return error(VIR_ERR_CONF_SYNTAX, f"{self.source}:{self.line}: {what}",
+                     domain=VIR_FROM_CONF)
+
+    def _skip(self, eol: bool = False) -> None:
+        blanks = " \t\n\r" if eol else " \t"
+        while self.pos < len(self.text) and self.text[self.pos] in blanks:
+            self.line += self.text[self.pos] == "\n"
+            self.pos += 1
+
+    def _to_eol(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] not in "\n\r":
+            self.pos += 1
+
+    def _statement(self) -> tuple[str, Any]:
+        start = self.pos
+        if not (self._cur().isascii() and self._cur().isalpha()):
+            raise self._fail("expecting a name")
+        while self._cur() and (self._cur().isascii() and self._cur().isalnum()
+                               or self._cur() == "_"):
+            self.pos += 1
+        name = self.text[start:self.pos]
+        self._skip()
+        if self._cur() != "=":
+            raise self._fail("expecting an assignment")
+        self.pos += 1
+        value = self._value()
+        self._skip()
+        if self._cur() == "#":
+            self._to_eol()
+        return name, value
+
+    def _separator(self) -> None:
+        self._skip()
+        if self.pos >= len(self.text):
+            return
+        if self._cur() == ";":
+            self.pos += 1
+        elif self._cur() not in "\n\r":
+            raise self._fail("expecting a separator")
+        self._skip(eol=True)
+
+    def _value(self) -> Any:
+        self._skip()
+        cur = self._cur()
+        if not cur:
+            raise self._fail("expecting a value")
+        if cur in "'\"":
+            return self._string()
+        if cur == "[":
+            return self._list()
+        if cur.isdigit() or cur in "+-":
+            return self._number()
+        raise self._fail("expecting a value")
+
+    def _string(self) -> str:
+        quote = self.text[self.pos]
+        if self.text.startswith('\"\"\"', self.pos) and self.pos + 6 < len(self.text):
+            end = self.text.find('\"\"\"', self.pos + 3)
+            if end < 0:             # libvirt's scan stops two characters short of the end
+                self.line += self.text.count("\n", self.pos + 3, len(self.text) - 2)
+                self.pos = len(self.text)
+                raise self._fail("unterminated string")
+            value = self.text[self.pos + 3:end]
+            self.line += value.count("\n")
+            self.pos = end + 3
+            return value
+        end = self.pos + 1
+        while end < len(self.text) and self.text[end] not in (quote, "\n", "\r"):
+            end += 1
+        if end >= len(self.text) or self.text[end] != quote:
+            self.pos = end
+            raise self._fail("unterminated string")
+        value = self.text[self.pos + 1:end]
+        self.pos = end + 1
+        return value
+
+    def _number(self) -> int:
+        start = self.pos
+        if self._cur() in "+-":
+            self.pos += 1
+        digits = self.pos
+        while self._cur().isascii() and self._cur().isdigit():
+            self.pos += 1
+        if self.pos == digits:
+            raise self._fail("unterminated number")
+        return int(self.text[start:self.pos])
+
+    def _list(self) -> list[Any]:
+        self.pos += 1
+        items: list[Any] = []
+        self._skip(eol=True)
+        if self._cur() and self._cur() != "]":
+            items.append(self._value())
+            self._skip(eol=True)
+        while self._cur() and self._cur() != "]":
+            if self._cur() != ",":
+                raise self._fail("expecting a separator in list")
+            self.pos += 1
+            self._skip(eol=True)
+            if self._cur() == "]":
                 break
-            out.append(ch)
-        lines.append("".join(out))
-    body = "\n".join(lines)
-    pos = 0
-    assign = re.compile(r"\s*(?P<key>[A-Za-z_][A-Za-z0-9_.]*)\s*=\s*")
-    while True:
-        while pos < len(body) and body[pos] in " \t\r\n;":
-            pos += 1
-        if pos >= len(body):
-            return values
-        match = assign.match(body, pos)
-        if match is None:
-            line_no = body.count("\n", 0, pos) + 1
-            raise error(VIR_ERR_CONF_SYNTAX, f"{source}:{line_no}: expecting a name",
-                        domain=VIR_FROM_CONF)
-        key = match["key"]
-        value, pos = _value(body, match.end(), source)
-        values[key] = value
+            items.append(self._value())
+            self._skip(eol=True)
+        if self._cur() != "]":
+            raise self._fail("list is not closed with ]")
+        self.pos += 1
+        return items
 
 
-def _value(body: str, pos: int, source: str) -> tuple[Any, int]:
-    match = _TOKEN.match(body, pos)
-    if match is None or match["close"] or match["comma"]:
-        line_no = body.count("\n", 0, pos) + 1
-        raise error(VIR_ERR_CONF_SYNTAX, f"{source}:{line_no}: expecting a value",
-                    domain=VIR_FROM_CONF)
-    if match["num"] is not None:
-        return int(match["num"]), match.end()
-    if match["open"] is None:
-        return (match["dq"] if match["dq"] is not None else match["sq"]), match.end()
-    items: list[Any] = []
-    pos = match.end()
-    while True:
-        ws = re.compile(r"\s*").match(body, pos)
-        pos = ws.end() if ws else pos
-        close = _TOKEN.match(body, pos)
-        if close is not None and close["close"]:
-            return items, close.end()
-        item, pos = _value(body, pos, source)
-        items.append(item)
-        sep = _TOKEN.match(body, pos)
-        if sep is not None and sep["comma"]:
-            pos = sep.end()
-
-
-def config_from_values(values: dict[str, Any]) -> DaemonConfig:
+def config_from_values(values: dict[str, Any], source: str = "config") -> DaemonConfig:
+    """The settings in ``values`` (from :func:`parse_conf` of the file ``source``),
+    each checked as libvirtd checks it; notes for keys read but not acted on."""
     config = DaemonConfig()
-    for key, value in values.items():
-        if key in _BOOL_KEYS:
-            setattr(config, key, bool(_int(key, value)))
-        elif key in _INT_KEYS:
-            setattr(config, key, _int(key, value))
-        elif key in _PORT_KEYS:
-            setattr(config, key, int(str(value)))
-        elif key in _PERM_KEYS:
-            setattr(config, key, int(str(value), 8))
-        elif key in _LIST_KEYS:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise error(VIR_ERR_CONF_SYNTAX, f"{key}: expected a list of strings",
-                            domain=VIR_FROM_CONF)
-            setattr(config, key, value)
-        elif key in _STR_KEYS:
-            if not isinstance(value, str):
-                raise error(VIR_ERR_CONF_SYNTAX, f"{key}: expected a string",
-                            domain=VIR_FROM_CONF)
-            setattr(config, key, value)
+    for key, kind in _KEY_TYPES:
+        if key in values:
+            value = _typed(values[key], kind, key, source)
+            if hasattr(config, key) and key != "notes":
+                setattr(config, key, value)
+        if key == "max_workers" and config.max_workers < 1:
+            raise error(VIR_ERR_INTERNAL_ERROR, "'max_workers' must be greater than 0",
+                        domain=VIR_FROM_CONF)
+    for key in values:
         if key in IGNORED_KEYS:
             config.notes.append(f"ignoring {key}: {IGNORED_KEYS[key]}")
         elif not hasattr(config, key) or key == "notes":
             config.notes.append(f"ignoring unknown key {key}")
     _check_auth_schemes(config)
     for key in ("auth_unix_rw", "auth_unix_ro"):
-        if getattr(config, key) not in ("none", "polkit", "sasl"):
-            raise error(VIR_ERR_CONFIG_UNSUPPORTED,
-                        f'{key} = "{getattr(config, key)}" is not supported by pyvirtd',
-                        domain=VIR_FROM_CONF)
         if getattr(config, key) == "polkit":
             config.notes.append(f"{key} = polkit: not supported, the socket permissions "
                                 "decide access")
-    if config.max_client_requests < 1 or config.max_workers < 1:
-        raise error(VIR_ERR_CONFIG_UNSUPPORTED,
-                    "max_workers and max_client_requests must be at least 1",
+    if config.max_client_requests < 1:
+        raise error(VIR_ERR_CONFIG_UNSUPPORTED, "max_client_requests must be at least 1",
                     domain=VIR_FROM_CONF)
     return config
+
+
+def _typed(value: Any, kind: str, key: str, source: str) -> Any:
+    """``value`` read as libvirt's virConfGetValue<kind> reads it (a negative
+    number is libvirt's signed kind, any other its unsigned one)."""
+    def bad(what: str, code: int = VIR_ERR_INTERNAL_ERROR) -> Exception:
+        return error(code, f"{source}: {what}", domain=VIR_FROM_CONF)
+
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        if not number or value < 0:
+            raise bad(f"expected a bool for '{key}' parameter")
+        if value > 1:
+            raise bad(f"value for '{key}' parameter must be 0 or 1")
+        return value == 1
+    if kind == "uint":
+        if not number or value < 0:
+            raise bad(f"expected an unsigned integer for '{key}' parameter")
+        if value > 2**32 - 1:
+            raise bad(f"value for '{key}' parameter must be in range 0:{2**32 - 1}")
+        return value
+    if kind == "int":
+        if not number:
+            raise bad(f"expected a signed integer for '{key}' parameter")
+        if not -2**31 <= value <= 2**31 - 1:
+            raise bad(f"value for '{key}' parameter must be in range {-2**31}:{2**31 - 1}")
+        return value
+    if kind == "list":
+        if not isinstance(value, list):
+            raise bad(f"expected a string list for '{key}' parameter")
+        if not all(isinstance(item, str) for item in value):
+            raise bad(f"expected a string list for '{key}' parameter", VIR_ERR_CONF_SYNTAX)
+        return value
+    if not isinstance(value, str):
+        raise bad(f"expected a string for '{key}' parameter")
+    if kind == "auth" and value not in _AUTH_SCHEMES:
+        raise bad(f"{key}: unsupported auth {value}", VIR_ERR_CONFIG_UNSUPPORTED)
+    if kind == "perms":
+        try:
+            return int(value, 8)
+        except ValueError:
+            raise error(VIR_ERR_INTERNAL_ERROR, f"Failed to parse mode '{value}'",
+                        domain=VIR_FROM_CONF) from None
+    if kind == "port":
+        if not value.isdigit():
+            raise bad(f"{key}: port '{value}' is not a number (service names are not "
+                      "supported)", VIR_ERR_CONFIG_UNSUPPORTED)
+        return int(value)
+    return value
 
 
 def _check_auth_schemes(config: DaemonConfig) -> None:
@@ -247,12 +384,6 @@ def _check_auth_schemes(config: DaemonConfig) -> None:
                     domain=VIR_FROM_CONF)
 
 
-def _int(key: str, value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    raise error(VIR_ERR_CONF_SYNTAX, f"{key}: expected a number", domain=VIR_FROM_CONF)
-
-
 def load_config(path: str | None) -> DaemonConfig:
     """Read ``path`` (None: defaults only)."""
     if path is None:
@@ -261,6 +392,6 @@ def load_config(path: str | None) -> DaemonConfig:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as err:
-        raise error(VIR_ERR_CONF_SYNTAX, f"cannot read {path}: {err.strerror}",
-                    domain=VIR_FROM_CONF) from err
-    return config_from_values(parse_conf(text, path))
+        raise error(VIR_ERR_SYSTEM_ERROR, f"Failed to open file '{path}': {err.strerror}",
+                    domain=VIR_FROM_NONE) from err
+    return config_from_values(parse_conf(text, path), path)

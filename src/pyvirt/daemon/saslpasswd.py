@@ -12,17 +12,17 @@ and mechanism, never the password::
 Usage: ``pyvirt-saslpasswd [-f FILE] [-d] [--password-stdin] USER`` (``-a
 APPNAME`` is accepted and ignored, as in ``saslpasswd2 -a libvirt``);
 ``pyvirt-saslpasswd [-f FILE] -l`` lists the users (``sasldblistusers2``).
+The daemon only reads the file (:func:`lookup`): the writing and prompting
+modules are imported by the functions that write and prompt.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import getpass
 import os
 import sys
 
-from pyvirt.atomicfile import write_atomic
 from pyvirt.remote.sasl_scram import (DEFAULT_ITERATIONS, MECHANISMS, Verifier,
                                       make_verifier)
 
@@ -88,6 +88,7 @@ def users(path: str) -> list[str]:
 
 
 def _write_atomic(path: str, text: str) -> None:
+    from pyvirt.atomicfile import write_atomic
     os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
     write_atomic(path, text, 0o600)
 
@@ -116,6 +117,7 @@ def delete_user(path: str, name: str) -> None:
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    import getpass
     first = getpass.getpass("Password: ")
     if getpass.getpass("Again (for verification): ") != first:
         raise PasswdFileError("passwords don't match")

@@ -28,7 +28,7 @@ from pyvirt.errors import VIR_ERR_NO_CONNECT, VIR_ERR_NO_SUPPORT, error
 
 
 # --- refs: handles that cross the driver interface (and, later, the wire) -------
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DomainRef:
     name: str
     uuid: bytes          # 16 raw bytes
@@ -46,26 +46,26 @@ def domain_ref(dom: Any) -> DomainRef:
     return ref
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NetworkRef:
     name: str
     uuid: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StoragePoolRef:
     name: str
     uuid: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StorageVolRef:
     pool: str
     name: str
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SnapshotRef:
     domain: DomainRef
     name: str

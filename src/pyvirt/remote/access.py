@@ -100,6 +100,8 @@ def _group_id(name: str) -> int | None:
 
 @dataclass(frozen=True)
 class Rule:
+    """One line of the rules file: verdict, identity, permission, object glob."""
+
     allow: bool
     identity: str
     permission: str

@@ -13,21 +13,24 @@ Brute force: a client is disconnected after ``max_failures`` failed exchanges
 every exchange for a user name after too many failures in a window.
 
 No I/O: the verifier lookup, the audit hook and the clock are passed in.
+The SCRAM code (hashlib, hmac) and the random key are loaded only by a gate
+whose listener asks for SASL: every unauthenticated client gets a gate too.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-import secrets
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pyvirt.errors import VIR_ERR_AUTH_FAILED, VIR_ERR_RPC, VIR_FROM_RPC, error
 from pyvirt.remote.protocol import TABLE
-from pyvirt.remote.sasl_scram import MECHANISMS, ScramError, ScramServer, Verifier
 from pyvirt.rpc.xdr import XdrError
+
+if TYPE_CHECKING:
+    from pyvirt.remote.sasl_scram import ScramServer, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,11 @@ def auth_required() -> Exception:
 
 def auth_failed() -> Exception:
     return error(VIR_ERR_AUTH_FAILED, "authentication failed", domain=VIR_FROM_RPC)
+
+
+def _new_nonce() -> str:
+    import secrets
+    return secrets.token_urlsafe(18)
 
 
 def to_wire(data: bytes) -> list[int]:
@@ -108,20 +116,26 @@ class AuthGate:
                  allowed_usernames: list[str] | None = None,
                  limiter: FailureLimiter | None = None, max_failures: int = 3,
                  on_result: Callable[[str, str | None, Exception | None], None] | None = None,
-                 mechanisms: tuple[str, ...] = tuple(MECHANISMS),
-                 nonce: Callable[[], str] = lambda: secrets.token_urlsafe(18),
+                 mechanisms: tuple[str, ...] | None = None,
+                 nonce: Callable[[], str] = _new_nonce,
                  decoy_key: bytes | None = None):
         if scheme not in SCHEMES:
             raise ValueError(f"unsupported auth scheme {scheme}")
+        if scheme == "sasl":
+            import secrets
+
+            from pyvirt.remote.sasl_scram import MECHANISMS
+            mechanisms = tuple(MECHANISMS) if mechanisms is None else mechanisms
+            decoy_key = secrets.token_bytes(32) if decoy_key is None else decoy_key
         self.scheme = scheme
         self._lookup = lookup
         self._allowed = allowed_usernames
         self._limiter = limiter or FailureLimiter()
         self.max_failures = max_failures
         self._on_result = on_result
-        self.mechanisms = mechanisms
+        self.mechanisms = mechanisms or ()          # a "none" gate offers none
         self._nonce = nonce
-        self._decoy_key = decoy_key if decoy_key is not None else secrets.token_bytes(32)
+        self._decoy_key = decoy_key or b""
         self.username: str | None = None      # the authenticated SASL user
         self.failures = 0
         self._initialised = False
@@ -175,6 +189,7 @@ class AuthGate:
     def _start(self, args: dict[str, Any]) -> list[Any]:
         if not self._initialised or self._exchange is not None:
             return self._fail(AUTH_SASL_START, None, "client tried invalid SASL start request")
+        from pyvirt.remote.sasl_scram import ScramError, ScramServer
         mech = args["mech"]
         if mech not in self.mechanisms:
             return self._fail(AUTH_SASL_START, None, f"unsupported mechanism {mech!r}")
@@ -199,6 +214,7 @@ class AuthGate:
         exchange = self._exchange
         if exchange is None or exchange.username is None:
             return self._fail(AUTH_SASL_STEP, None, "client tried invalid SASL step request")
+        from pyvirt.remote.sasl_scram import ScramError
         name = exchange.username
         if args["nil"]:
             return self._fail(AUTH_SASL_STEP, name, "no client response")

@@ -17,7 +17,7 @@ table and the read-only and ACL checks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import Any
 
 from pyvirt.drivers.base import (DomainRef, NetworkRef, SnapshotRef, StoragePoolRef,
                                  StorageVolRef)
@@ -194,20 +194,40 @@ def make_struct(name: str, spec: str | None) -> xdr.Struct | None:
 _READ_PERMISSIONS = ("getattr", "read", "search_", "none")
 
 
-@dataclass(frozen=True)
 class Procedure:
-    """One remote procedure: number, name, args/ret structs and its rules."""
+    """One remote procedure: number, name, args/ret structs and its rules.
 
-    number: int
-    name: str                      # REMOTE_PROC_ without the prefix
-    args: xdr.Struct | None
-    ret: xdr.Struct | None
-    acl: tuple[str, ...] = ()      # "object:permission" as in remote_protocol.x
-    high_priority: bool = False
-    stream: str | None = None      # "read" (daemon -> client) or "write"
-    stream_at: int = 1             # where the stream goes in the entry point's args
-    method: str = ""               # driver entry point (snake case of name)
-    api: str = ""                  # the public API name (virDomainCreate)
+    ``args`` and ``ret`` (``remote_<name>_args``/``_ret``; None: nothing on the
+    wire) are made from their text on first use: a daemon start reads the whole
+    table, while its clients call a handful of procedures."""
+
+    __slots__ = ("number", "name", "args", "ret", "acl", "high_priority", "stream",
+                 "stream_at", "method", "api", "_args_spec", "_ret_spec")
+
+    def __init__(self, number: int, name: str, args: str | None, ret: str | None,
+                 acl: tuple[str, ...] = (), high_priority: bool = False,
+                 stream: str | None = None, stream_at: int = 1, method: str = "",
+                 api: str = ""):
+        self.number = number
+        self.name = name                    # REMOTE_PROC_ without the prefix
+        self._args_spec, self._ret_spec = args, ret
+        self.acl = acl                      # "object:permission" as in remote_protocol.x
+        self.high_priority = high_priority
+        self.stream = stream                # "read" (daemon -> client) or "write"
+        self.stream_at = stream_at          # where the stream goes in the entry point's args
+        self.method = method                # driver entry point (snake case of name)
+        self.api = api                      # the public API name (virDomainCreate)
+
+    def __getattr__(self, attr: str) -> Any:
+        # only reached while the slot is empty: later reads are plain slot reads
+        # (two threads may both make a struct: equal ones, either serves)
+        if attr == "args":
+            self.args = make_struct(f"remote_{self.name.lower()}_args", self._args_spec)
+            return self.args
+        if attr == "ret":
+            self.ret = make_struct(f"remote_{self.name.lower()}_ret", self._ret_spec)
+            return self.ret
+        raise AttributeError(f"'Procedure' object has no attribute {attr!r}")
 
     @property
     def mutating(self) -> bool:
@@ -220,22 +240,39 @@ class Procedure:
         """The ACL object of the first rule: domain, network, storage_pool, connect..."""
         return self.acl[0].split(":")[0] if self.acl else "connect"
 
+    def __repr__(self) -> str:
+        return f"<Procedure {self.number} {self.name}>"
 
-@dataclass(frozen=True)
+
 class EventMessage:
-    """An event the daemon sends (type MESSAGE): its procedure and body."""
+    """An event the daemon sends (type MESSAGE): its procedure and ``body``
+    (``remote_<name>_msg``, made from its text on first use)."""
 
-    number: int
-    name: str
-    body: xdr.Struct
-    event_id: int | None = None     # the virDomainEventID etc. it delivers
-    family: str = "domain"          # domain, network, storage_pool
+    __slots__ = ("number", "name", "body", "event_id", "family", "_body_spec")
+
+    def __init__(self, number: int, name: str, body: str, event_id: int | None = None,
+                 family: str = "domain"):
+        self.number = number
+        self.name = name
+        self._body_spec = body
+        self.event_id = event_id            # the virDomainEventID etc. it delivers
+        self.family = family                # domain, network, storage_pool
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "body":                  # only while the slot is empty (see Procedure)
+            self.body = xdr.Struct(f"remote_{self.name.lower()}_msg",
+                                   parse_fields(self._body_spec))
+            return self.body
+        raise AttributeError(f"'EventMessage' object has no attribute {attr!r}")
 
     @property
     def payload_fields(self) -> tuple[str, ...]:
         """Fields after the callback id and the object: the event's own values."""
         return tuple(f for f in self.body.field_names
                      if f not in ("callbackID", "dom", "net", "pool"))
+
+    def __repr__(self) -> str:
+        return f"<EventMessage {self.number} {self.name}>"
 
 
 _UPPER_WORDS = {"XML": "XML", "UUID": "UUID", "ID": "ID", "CPU": "CPU", "NMI": "NMI",
@@ -249,31 +286,26 @@ def api_name(name: str) -> str:
     return "vir" + "".join(_UPPER_WORDS.get(w, w.capitalize()) for w in words)
 
 
-@dataclass
 class ProtocolTable:
     """All declared procedures and event messages, by number."""
 
-    procedures: dict[int, Procedure] = field(default_factory=dict)
-    events: dict[int, EventMessage] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.procedures: dict[int, Procedure] = {}
+        self.events: dict[int, EventMessage] = {}
 
     def proc(self, number: int, name: str, args: str | None = None, ret: str | None = None,
              acl: str = "", high: bool = False, stream: str | None = None,
              stream_at: int = 1, method: str | None = None) -> Procedure:
-        low = name.lower()
-        procedure = Procedure(
-            number, name, make_struct(f"remote_{low}_args", args),
-            make_struct(f"remote_{low}_ret", ret), tuple(acl.split()), high, stream,
-            stream_at, method or low, api_name(name))
         if number in self.procedures:
             raise ValueError(f"procedure {number} declared twice")
+        procedure = Procedure(number, name, args, ret, tuple(acl.split()), high, stream,
+                              stream_at, method or name.lower(), api_name(name))
         self.procedures[number] = procedure
         return procedure
 
     def event(self, number: int, name: str, body: str, event_id: int | None = None,
               family: str = "domain") -> EventMessage:
-        message = EventMessage(number, name,
-                               xdr.Struct(f"remote_{name.lower()}_msg", parse_fields(body)),
-                               event_id, family)
+        message = EventMessage(number, name, body, event_id, family)
         self.events[number] = message
         return message
 

@@ -11,18 +11,19 @@ Each line goes out in a single ``write()`` on an ``O_APPEND`` descriptor (under
 an ``flock``), so concurrent writers never interleave and a crash leaves only
 whole lines, at most the last one missing. :func:`is_mutating` says which
 remote procedures count: everything but lookups, lists, gets and event
-(de)registration.
+(de)registration. json, datetime and uuid are imported by the functions that
+write a line: a daemon without an audit log never loads them.
 """
 
 from __future__ import annotations
 
-import datetime
 import fcntl
-import json
 import os
 import threading
-import uuid as uuid_mod
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import datetime
 
 _READ_ONLY_PREFIXES = ("CONNECT_LIST", "CONNECT_NUM_OF", "CONNECT_GET", "CONNECT_IS",
                        "CONNECT_SUPPORTS", "CONNECT_DOMAIN_EVENT", "CONNECT_NETWORK_EVENT",
@@ -48,6 +49,7 @@ def record(procedure: str, identity: dict[str, Any], obj: dict[str, Any] | None,
            outcome: str, err: BaseException | None = None,
            when: datetime.datetime | None = None) -> dict[str, Any]:
     """The dict of one line (pure)."""
+    import datetime
     stamp = (when or datetime.datetime.now(datetime.timezone.utc)).astimezone(
         datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     line: dict[str, Any] = {"time": stamp, "identity": dict(identity),
@@ -75,7 +77,8 @@ def object_of(args: dict[str, Any]) -> dict[str, Any]:
         for attr in ("name", "uuid", "pool", "key"):
             value = get(attr)
             if isinstance(value, (bytes, bytearray)) and len(value) == 16:
-                value = str(uuid_mod.UUID(bytes=bytes(value)))
+                import uuid
+                value = str(uuid.UUID(bytes=bytes(value)))
             if value is not None and not isinstance(value, (dict, list)):
                 found[attr] = value if isinstance(value, (int, str)) else str(value)
         return found
@@ -98,6 +101,7 @@ def identity_of(who: Any) -> dict[str, Any]:
 
 def encode(line: dict[str, Any]) -> bytes:
     """One line of JSON, newline-terminated, with no newline inside."""
+    import json
     return (json.dumps(line, sort_keys=True, separators=(",", ":"), default=str)
             + "\n").encode()
 
@@ -165,6 +169,7 @@ class AuditLog:
 
     def read(self) -> list[dict[str, Any]]:
         """Every whole line written so far (a torn last line is skipped)."""
+        import json
         try:
             with open(self.path, "rb") as fh:
                 raw = fh.read().split(b"\n")
