@@ -21,7 +21,7 @@ from lxml import etree
 
 from pyvirt.conf.netdev_bandwidth import Bandwidth, normalize_bandwidth, parse_bandwidth
 from pyvirt.conf.xmlbuilder import (
-    XMLBuilder, XMLChildProperty, XMLProperty, iter_elements, parse_xml, reorder_attributes,
+    XMLBuilder, XMLChildProperty, XMLProperty, parse_xml, reorder_attributes,
 )
 from pyvirt.errors import (
     VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG,
@@ -225,8 +225,9 @@ class Device(XMLBuilder):
     def check(self) -> None:
         boot = self.find_path(["boot"])
         _check_uint(boot, "order", nonzero=True)
-        if self.address is not None:
-            self.address.check()
+        address = self.address
+        if address is not None:
+            address.check()
 
     def fill_defaults(self, domain: Any) -> None:  # noqa: ARG002 - hook
         """Add what libvirt's post-parse adds for this device."""
@@ -279,6 +280,9 @@ _DISK_PREFIX_BUS = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xe
                     ("fd", "fdc"), ("ubd", "uml"))
 
 
+_DISK_SUFFIX = re.compile(r"[a-z]+")
+
+
 def disk_name_to_index(name: str) -> int | None:
     """'vda' -> 0, 'sdb' -> 1, 'hdaa' -> 26 (libvirt's virDiskNameToIndex)."""
     for prefix in ("fd", "hd", "vd", "sd", "xvd", "ubd"):
@@ -287,8 +291,7 @@ def disk_name_to_index(name: str) -> int | None:
             break
     else:
         return None
-    match = re.match(r"^([a-z]+)", letters)
-    if not match or match.group(1) != letters:
+    if not _DISK_SUFFIX.fullmatch(letters):
         return None
     index = 0
     for ch in letters:
@@ -360,15 +363,17 @@ class Disk(Device):
     def check(self) -> None:
         _check_enum(self.node, "type", DISK_TYPES)
         _check_enum(self.node, "device", DISK_DEVICES)
-        _check_enum(self.find_path(["target"]), "bus", DISK_BUSES)
+        target = self.find_path(["target"])
+        _check_enum(target, "bus", DISK_BUSES)
         driver = self.find_path(["driver"])
         _check_enum(driver, "cache", DISK_CACHES)
         _check_enum(driver, "discard", DISK_DISCARDS)
-        if not self.target_dev:
+        target_dev = target.get("dev") if target is not None else None
+        if not target_dev:
             where = self.source_path or self.source_name or self.source_volume
             raise error(VIR_ERR_NO_TARGET, where or None, domain=VIR_FROM_DOMAIN)
         if self.device not in ("cdrom", "floppy") and self.find_path(["source"]) is None:
-            raise error(VIR_ERR_NO_SOURCE, self.target_dev, domain=VIR_FROM_DOMAIN)
+            raise error(VIR_ERR_NO_SOURCE, target_dev, domain=VIR_FROM_DOMAIN)
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
@@ -377,16 +382,20 @@ class Disk(Device):
             store.attrib.pop("index", None)
         if self.type is None:
             self.type = "file"
-        if self.device is None:
-            self.node.set("device", "disk")
+        device = self.device
+        if device is None:
+            device = "disk"
+            self.node.set("device", device)
             # libvirt prints type before device
             _reorder_attrs(self.node, ("type", "device"))
-        if self.target_bus is None and self.target_dev:
+        target = self.find_path(["target"])
+        target_dev = target.get("dev") if target is not None else None
+        if target_dev and target.get("bus") is None:
             for prefix, bus in _DISK_PREFIX_BUS:
-                if self.target_dev.startswith(prefix):
+                if target_dev.startswith(prefix):
                     self.target_bus = bus
                     break
-        if self.device == "cdrom" and not self.readonly:
+        if device == "cdrom" and not self.readonly:
             self.readonly = True
         if self.address is None:
             self._assign_drive_address()
@@ -411,6 +420,9 @@ class Disk(Device):
 
 
 # --- interface --------------------------------------------------------------------
+_MODEL_NAME = re.compile(r"[a-zA-Z0-9_\-,]+")
+
+
 class Interface(Device):
     _root_name = "interface"
     _attr_order = {
@@ -476,31 +488,35 @@ class Interface(Device):
 
     def check(self) -> None:
         _check_enum(self.node, "type", NET_TYPES)
-        raw_mac = self.node.find("mac")
+        kind = self.type
+        raw_mac = self.find_path(["mac"])
         if raw_mac is not None and raw_mac.get("address") is not None:
             parse_mac(raw_mac.get("address"))
-        if self.type in ("network", "bridge", "direct") and self.find_path(["source"]) is None:
+        if kind in ("network", "bridge", "direct") and self.find_path(["source"]) is None:
             raise error(VIR_ERR_XML_ERROR,
-                        f"interface type='{self.type}' requires a 'source' element",
+                        f"interface type='{kind}' requires a 'source' element",
                         domain=VIR_FROM_DOMAIN)
-        parse_bandwidth(self.node.find("bandwidth"), allow_floor=self.type == "network")
-        if self.link_state is not None and self.link_state not in LINK_STATES:
-            raise unsupported(f"unknown interface link state '{self.link_state}'")
-        if self.model is not None and not re.fullmatch(r"[a-zA-Z0-9_\-,]+", self.model):
+        parse_bandwidth(self.find_path(["bandwidth"]), allow_floor=kind == "network")
+        link_state = self.link_state
+        if link_state is not None and link_state not in LINK_STATES:
+            raise unsupported(f"unknown interface link state '{link_state}'")
+        model = self.model
+        if model is not None and not _MODEL_NAME.fullmatch(model):
             raise error(VIR_ERR_INVALID_ARG, "Model name contains invalid characters",
                         domain=VIR_FROM_DOMAIN)
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
-        mac = self.node.find("mac")
+        mac = self.find_path(["mac"])
         if mac is None or mac.get("address") is None:
             self.mac = generate_mac(getattr(domain, "_rng", None))
         else:
             mac.set("address", parse_mac(mac.get("address")))
-        if self.target_dev and self.target_dev.startswith(self.GENERATED_IFNAME_PREFIXES):
+        target_dev = self.target_dev
+        if target_dev and target_dev.startswith(self.GENERATED_IFNAME_PREFIXES):
             self.target_dev = None
         normalize_bandwidth(self.node, allow_floor=self.type == "network")
-        for ip in self.node.findall("ip"):        # libvirt writes the family it infers
+        for ip in self.node.iterchildren("ip"):   # libvirt writes the family it infers
             if ip.get("address") and ip.get("family") is None:
                 ip.set("family", "ipv6" if ":" in ip.get("address") else "ipv4")
 
@@ -582,12 +598,13 @@ class CharDevice(Device):
     target_address = XMLProperty("./target/@address")
 
     def check(self) -> None:
-        if self.type is not None and self.type not in CHR_TYPES:
-            raise unsupported("unknown type presented to host for character device: "
-                              f"{self.type}")
+        kind = self.type
+        if kind is not None and kind not in CHR_TYPES:
+            raise unsupported(f"unknown type presented to host for character device: {kind}")
         allowed = CHR_TARGET_TYPES.get(self.node.tag, ())
-        if self.target_type is not None and allowed and self.target_type not in allowed:
-            raise unsupported(f"unknown target type '{self.target_type}' specified for "
+        target_type = self.target_type
+        if target_type is not None and allowed and target_type not in allowed:
+            raise unsupported(f"unknown target type '{target_type}' specified for "
                               "character device")
         super().check()
 
@@ -674,8 +691,9 @@ class Graphics(Device):
         super().check()
 
     def fill_defaults(self, domain: Any) -> None:
-        listens = self.listens
-        if self.type == "vnc" and listens and listens[0].type == "socket":
+        kind = self.type
+        listens = self.listens  # the steps below edit attributes only: this list stays true
+        if kind == "vnc" and listens and listens[0].type == "socket":
             # a VNC server on a UNIX socket: no TCP port at all
             for attr in ("port", "autoport", "websocket"):
                 self.node.attrib.pop(attr, None)
@@ -683,24 +701,25 @@ class Graphics(Device):
                 self.node.set("socket", listens[0].socket)
             reorder_attributes(self.node, self._attr_order[""])
             return
-        if self.type == "vnc":
+        if kind == "vnc":
             autoport = self.node.get("autoport")
-            if self.port is None or self.port == -1:
+            port = self.port
+            if port is None or port == -1:
                 self.node.set("port", "-1")
                 if autoport is None:
                     self.node.set("autoport", "yes")
-            elif autoport is None and self.port is not None:
+            elif autoport is None:
                 self.node.set("autoport", "no")
             _reorder_attrs(self.node, ("type", "port", "autoport", "websocket", "listen"))
-        if self.type in ("vnc", "spice", "rdp"):
-            listens = self.listens
+        if kind in ("vnc", "spice", "rdp"):
+            listen = self.listen
             if not listens:
                 item = GraphicsListen()
                 item.type = "address"
-                if self.listen:
-                    item.address = self.listen
+                if listen:
+                    item.address = listen
                 self.add_child(item)
-            elif self.listen is None:
+            elif listen is None:
                 first = listens[0]
                 if first.type == "address" and first.address:
                     self.node.set("listen", first.address)
@@ -981,12 +1000,29 @@ class Devices(XMLBuilder):
 
     def all(self) -> list[Device]:
         """Every modelled device, in document order."""
-        return [DEVICE_BY_TAG[c.tag](node=c) for c in iter_elements(self.node)
-                if c.tag in DEVICE_BY_TAG]
+        found = []
+        for child in self.node:
+            kind = DEVICE_BY_TAG.get(child.tag)  # a comment's tag is a function: no kind
+            if kind is not None:
+                found.append(kind(node=child))
+        return found
+
+    def by_tag(self) -> dict[str, list[Device]]:
+        """Every modelled device grouped by tag (``disk`` → the disks, ...), each
+        group in document order: one walk instead of one per kind."""
+        return group_by_tag(self.all())
 
     def add(self, dev: Device) -> Device:
         """Append ``dev`` after the last device of its kind (libvirt's order)."""
         return self.add_child(dev)  # type: ignore[return-value]
+
+
+def group_by_tag(devices: list[Device]) -> dict[str, list[Device]]:
+    """``devices`` grouped by tag, each group in the order given."""
+    groups: dict[str, list[Device]] = {}
+    for dev in devices:
+        groups.setdefault(dev.node.tag, []).append(dev)
+    return groups
 
 
 def parse_device(xml: str | bytes) -> Device:

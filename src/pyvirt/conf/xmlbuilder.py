@@ -22,6 +22,13 @@ child model) covers, and :meth:`XMLBuilder.strip_unknown` removes exactly those.
 
 No I/O: parsing takes a string, formatting returns one. The parser refuses
 DTDs and entities, never touches the network and refuses absurd sizes.
+
+Speed (every define goes through here): each lxml child visited costs a proxy
+object, so the walks are few. :meth:`XMLBuilder.sort_children` runs a plan
+compiled once per class (:class:`_SortPlan`: one pass per element, reorders only
+where something is out of order); :class:`ChildIndex` serves a run of lookups and
+ordered insertions under one element from a single read of its children; child
+lists are filtered by tag inside lxml.
 """
 
 from __future__ import annotations
@@ -150,6 +157,9 @@ class XMLProperty:
         self.elements, self.attr = _split_path(xpath)
         self.__doc__ = doc or xpath
         self.name = ""
+        # a plain string field returns the raw value: no converter call on reads
+        self._raw_is_value = kind is str and type(self).parse_value is XMLProperty.parse_value
+        self._order_key = "/".join(self.elements)  # its element's key in _attr_order
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -186,14 +196,18 @@ class XMLProperty:
                 if raw is not None:
                     values.append(self.parse_value(obj, raw))
             return values
-        node = obj.find_path(self.elements)
+        node = obj.node
+        for tag in self.elements:
+            node = first_child(node, tag)
+            if node is None:
+                break
         if self.is_present:
             return node is not None
         if node is None:
             return None
         raw = node.get(self.attr) if self.attr else node.text
-        if raw is None:
-            return None
+        if raw is None or self._raw_is_value:
+            return raw
         return self.parse_value(obj, raw)
 
     def __set__(self, obj: "XMLBuilder", value: Any) -> None:
@@ -220,7 +234,7 @@ class XMLProperty:
         node = obj.make_path(self.elements)
         if self.attr:
             node.set(self.attr, text)
-            order = obj._attr_order.get("/".join(self.elements))
+            order = obj._attr_order.get(self._order_key)
             if order:
                 reorder_attributes(node, order)
         else:
@@ -237,7 +251,7 @@ class XMLProperty:
             parent.remove(node)
         new_nodes = []
         for value in values:
-            node = etree.Element(tag)
+            node = parent.makeelement(tag)
             text = self.format_value(value)
             if self.attr:
                 node.set(self.attr, text)
@@ -276,13 +290,13 @@ class XMLChildProperty:
     def __get__(self, obj: "XMLBuilder | None", owner: type | None = None) -> Any:
         if obj is None:
             return self
-        parent = obj.find_path(self.parents)
+        parent = obj.find_path(self.parents) if self.parents else obj.node
         cls = self.cls
-        name = cls._root_name
-        kids = [] if parent is None else [cls(node=n) for n in parent if n.tag == name]
         if self.is_single:
-            return kids[0] if kids else None
-        return kids
+            node = None if parent is None else first_child(parent, cls._root_name)
+            return None if node is None else cls(node=node)
+        return [] if parent is None else [cls(node=n) for n in _children_named(parent,
+                                                                               cls._root_name)]
 
 
 class XMLBuilder:
@@ -424,10 +438,27 @@ class XMLBuilder:
         root is left out (``devices/disk``, not ``domain/devices/disk``)."""
         return (_display_tag(self.node),) if self._report_with_root else ()
 
+    @classmethod
+    def _coverage_tree(cls) -> "_Coverage":
+        """:meth:`_coverage` as a tree keyed by tag, built once per class, so a walk
+        looks each element up by its tag instead of hashing its whole path."""
+        tree = cls.__dict__.get("_coverage_tree_cache")
+        if tree is None:
+            elements, attrs, children, opaque = cls._coverage()
+            tree = _Coverage()
+            for path in elements:
+                tree.at(path)
+            for path, attr in attrs:
+                tree.at(path).attrs.add(attr)
+            for path in opaque:
+                tree.at(path).opaque = True
+            for path, model in children.items():
+                tree.at(path[:-1]).models[path[-1]] = model
+            setattr(cls, "_coverage_tree_cache", tree)
+        return tree
+
     def _walk_unknown(self, prefix: tuple[str, ...],
                       report: Callable[[str, etree._Element, str | None], None]) -> None:
-        elements, attrs, children, opaque = self._coverage()
-
         def where(rel: tuple[str, ...], node: etree._Element) -> str:
             names = list(prefix)
             chain = []
@@ -437,24 +468,29 @@ class XMLBuilder:
                 walk = walk.getparent()
             return "/".join(names + chain[::-1]) or _display_tag(self.node)
 
-        def visit(node: etree._Element, rel: tuple[str, ...]) -> None:
-            if rel in opaque:
+        def visit(node: etree._Element, cover: _Coverage, rel: tuple[str, ...]) -> None:
+            if cover.opaque:
                 return
-            for name in node.attrib:
-                key = _attr_key(node, name)
-                if (rel, key) not in attrs and not self._attr_is_namespace_decl(key):
-                    report(f"attribute '{key}' of <{where(rel, node)}>", node, name)
-            for child in iter_elements(node):
-                crel = rel + (child.tag,)
-                if crel in children:
-                    model = children[crel](node=child)
-                    model._walk_unknown(prefix + crel, report)
-                elif crel in elements:
-                    visit(child, crel)
+            if node.attrib:
+                for name in node.attrib:
+                    key = _attr_key(node, name)
+                    if key not in cover.attrs and not self._attr_is_namespace_decl(key):
+                        report(f"attribute '{key}' of <{where(rel, node)}>", node, name)
+            for child in node:
+                tag = child.tag
+                if not isinstance(tag, str):  # comments and processing instructions
+                    continue
+                model = cover.models.get(tag)
+                if model is not None:
+                    model(node=child)._walk_unknown(prefix + rel + (tag,), report)
+                    continue
+                inner = cover.elements.get(tag)
+                if inner is not None:
+                    visit(child, inner, rel + (tag,))
                 else:
-                    report(f"element <{where(crel, child)}>", child, None)
+                    report(f"element <{where(rel + (tag,), child)}>", child, None)
 
-        visit(self.node, ())
+        visit(self.node, self._coverage_tree(), ())
 
     @staticmethod
     def _attr_is_namespace_decl(key: str) -> bool:
@@ -466,55 +502,39 @@ class XMLBuilder:
         ``_child_order``, and attributes into ``_attr_order``; an undeclared element
         stays right after the declared sibling it followed, an undeclared attribute
         goes after the declared ones."""
-        _sort_by_order(self.node, self._child_order)
-        nested_plan, attr_plan = self._order_plan()
-        for elements, nested in nested_plan:
-            for node in self.find_all(elements):
-                _sort_by_order(node, nested)
-        for elements, order in attr_plan:
-            for node in (self.find_all(elements) if elements else [self.node]):
-                reorder_attributes(node, order)
-        for parents, by_tag in self._child_plan().items():
-            parent = self.find_path(parents)
-            if parent is None:
-                continue
-            seen: set[str] = set()
-            for node in parent:
-                models = by_tag.get(node.tag)
-                if models is None:
-                    continue
-                first = node.tag not in seen
-                seen.add(node.tag)
-                for cls, is_single in models:
-                    if first or not is_single:
-                        cls(node=node).sort_children()
-
-    def _order_plan(self) -> tuple[list[tuple[list[str], tuple[str, ...]]],
-                                   list[tuple[list[str], tuple[str, ...]]]]:
-        """``_nested_order`` and ``_attr_order`` with their paths split, computed
-        once for the dicts this model holds."""
-        nested = getattr(self, "_nested_order", {})
-        attrs = self._attr_order
-        cached = type(self).__dict__.get("_order_plan_cache")
-        if cached is not None and cached[0] is nested and cached[1] is attrs:
-            return cached[2]
-        plan = ([(path.split("/"), order) for path, order in nested.items()],
-                [(path.split("/") if path else [], order) for path, order in attrs.items()])
-        setattr(type(self), "_order_plan_cache", (nested, attrs, plan))
-        return plan
+        _apply_sort_plan(self.node, self._sort_plan())
 
     @classmethod
-    def _child_plan(cls) -> dict[tuple[str, ...], dict[str, list[tuple[type["XMLBuilder"], bool]]]]:
-        """The declared child models grouped by parent path, then by element tag,
-        so one pass over each parent's children finds every child model."""
-        plan = cls.__dict__.get("_child_plan_cache")
-        if plan is None:
-            plan = {}
-            for child in cls._declared("_children_cache", XMLChildProperty).values():
-                kind = child.cls
-                by_tag = plan.setdefault(tuple(child.parents), {})
-                by_tag.setdefault(kind._root_name, []).append((kind, child.is_single))
-            setattr(cls, "_child_plan_cache", plan)
+    def _sort_plan(cls) -> "_SortPlan":
+        """What :meth:`sort_children` does, compiled once per class into one walk:
+        this node's reorders (``_child_order``, then ``_attr_order['']``), then per
+        child tag the reorders ``_nested_order`` and ``_attr_order`` name (a path
+        reaches every element at its last step under the first match of the
+        rest, as :meth:`find_all` does), then each child model's own plan."""
+        plan = cls.__dict__.get("_sort_plan_cache")
+        if plan is not None:
+            return plan
+        plan = _SortPlan()
+        setattr(cls, "_sort_plan_cache", plan)  # before filling: a model may nest itself
+        if cls._child_order:
+            plan.ops.append((False, _ranks(tuple(cls._child_order)), 0))
+        steps: list[tuple[list[str], bool, tuple[str, ...]]] = []
+        for path, order in getattr(cls, "_nested_order", {}).items():
+            steps.append((path.split("/"), False, tuple(order)))
+        for path, order in cls._attr_order.items():
+            steps.append((path.split("/") if path else [], True, tuple(order)))
+        for elements, on_attributes, order in steps:
+            target = plan
+            for depth, tag in enumerate(elements):
+                target = target.inline_child(tag, every=depth == len(elements) - 1)
+            target.ops.append((on_attributes, _ranks(order), len(order)))
+        for child in cls._declared("_children_cache", XMLChildProperty).values():
+            target = plan
+            for tag in child.parents:
+                target = target.inline_child(tag, every=False)
+            kind = child.cls
+            target.children.setdefault(kind._root_name, []).append(
+                (kind._sort_plan(), not child.is_single, False))
         return plan
 
     # --- children ---------------------------------------------------------
@@ -532,7 +552,7 @@ class XMLBuilder:
     def find_path(self, elements: list[str] | tuple[str, ...]) -> etree._Element | None:
         node = self.node
         for tag in elements:
-            node = _first_child(node, tag)
+            node = first_child(node, tag)
             if node is None:
                 return None
         return node
@@ -549,9 +569,9 @@ class XMLBuilder:
     def make_path(self, elements: list[str] | tuple[str, ...]) -> etree._Element:
         node = self.node
         for tag in elements:
-            child = _first_child(node, tag)
+            child = first_child(node, tag)
             if child is None:
-                child = etree.Element(tag)
+                child = node.makeelement(tag)  # made in the document it joins: cheaper
                 _insert_ordered(node, child, _order_for(self, node))
             node = child
         return node
@@ -595,16 +615,92 @@ def _display_tag(node: etree._Element) -> str:
 
 
 def _attr_key(node: etree._Element, name: str) -> str:
-    return _qname(node, name)
+    return _qname(node, name) if name[0] == "{" else name
 
 
-def _first_child(node: etree._Element, tag: str) -> etree._Element | None:
-    if tag and "*" not in tag:  # lxml matches the exact name in C ('*' is its wildcard)
+def first_child(node: etree._Element, tag: str) -> etree._Element | None:
+    """The first child element named exactly ``tag`` (namespaced names in Clark form)."""
+    # a few children are quicker to scan here; past that lxml matches the exact
+    # name in C (where '*' would be its wildcard)
+    if len(node) > 5 and tag and "*" not in tag:
         return next(node.iterchildren(tag), None)
     for child in node:
         if child.tag == tag:
             return child
     return None
+
+
+def _children_named(node: etree._Element, tag: str) -> Iterable[etree._Element]:
+    """The children whose tag is exactly ``tag``, in document order."""
+    if tag and "*" not in tag:  # matched in C: no proxy for the other children
+        return node.iterchildren(tag)
+    return [child for child in node if child.tag == tag]
+
+
+class _Coverage:
+    """What a model's declarations cover at one element path: its attributes,
+    whether everything below counts as covered, and per child tag either a child
+    model or the covered element's own _Coverage."""
+
+    __slots__ = ("attrs", "opaque", "models", "elements")
+
+    def __init__(self) -> None:
+        self.attrs: set[str] = set()
+        self.opaque = False
+        self.models: dict[str, type[XMLBuilder]] = {}
+        self.elements: dict[str, _Coverage] = {}
+
+    def at(self, path: tuple[str, ...]) -> "_Coverage":
+        node = self
+        for tag in path:
+            node = node.elements.setdefault(tag, _Coverage())
+        return node
+
+
+class _SortPlan:
+    """One element's part of a compiled :meth:`XMLBuilder.sort_children`: the
+    reorders to run on it, in order, each as (on attributes or on children, the
+    order's ranks, its length), then the plans for its children by tag, each as
+    (plan, every child with the tag or only the first, built inline here)."""
+
+    __slots__ = ("ops", "children")
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[bool, dict[str, int], int]] = []
+        self.children: dict[str, list[tuple[_SortPlan, bool, bool]]] = {}
+
+    def inline_child(self, tag: str, *, every: bool) -> "_SortPlan":
+        """This model's own plan for the children ``tag`` (all, or the first only)."""
+        entries = self.children.setdefault(tag, [])
+        for plan, plan_every, inline in entries:
+            if inline and plan_every == every:
+                return plan
+        plan = _SortPlan()
+        entries.append((plan, every, True))
+        return plan
+
+
+def _apply_sort_plan(node: etree._Element, plan: _SortPlan) -> None:
+    for on_attributes, ranks, last in plan.ops:
+        if on_attributes:
+            if len(node.attrib) > 1:  # the length tests spare a call where nothing moves
+                _reorder_by_ranks(node, ranks, last)
+        elif len(node) > 1:
+            _sort_by_ranks(node, ranks)
+    children = plan.children
+    if not children or not len(node):
+        return
+    seen: set[str] = set()
+    for child in node:
+        tag = child.tag
+        entries = children.get(tag)  # a comment's tag is a function: no entry
+        if entries is None:
+            continue
+        first = tag not in seen
+        seen.add(tag)
+        for sub, every, _inline in entries:
+            if every or first:
+                _apply_sort_plan(child, sub)
 
 
 def _order_for(model: XMLBuilder, parent: etree._Element) -> tuple[str, ...]:
@@ -620,50 +716,113 @@ def _order_for(model: XMLBuilder, parent: etree._Element) -> tuple[str, ...]:
 
 
 _RANKS: dict[tuple[str, ...], dict[str, int]] = {}
+#: the same by the order's identity, holding the order so its id stays its own
+_RANKS_BY_ID: dict[int, tuple[tuple[str, ...], dict[str, int]]] = {}
 
 
 def _ranks(order: tuple[str, ...]) -> dict[str, int]:
     """Each name's first position in ``order`` (computed once per order)."""
-    ranks = _RANKS.get(order)
+    cached = _RANKS_BY_ID.get(id(order))
+    if cached is not None and cached[0] is order:  # no tuple hash for the orders in use
+        return cached[1]
+    key = tuple(order)
+    ranks = _RANKS.get(key)
     if ranks is None:
         ranks = {}
-        for position, name in enumerate(order):
+        for position, name in enumerate(key):
             ranks.setdefault(name, position)
-        _RANKS[order] = ranks
+        _RANKS[key] = ranks
+    if key is order and len(_RANKS_BY_ID) < 4096:
+        _RANKS_BY_ID[id(order)] = (order, ranks)
     return ranks
 
 
 def _insert_ordered(parent: etree._Element, child: etree._Element,
                     order: tuple[str, ...]) -> None:
     """Insert ``child`` before the first sibling that libvirt prints after it."""
-    ranks = _ranks(tuple(order))
+    ranks = _ranks(order)
     rank = ranks.get(child.tag)
     if rank is not None:
-        for index, sibling in enumerate(parent):
-            other = ranks.get(sibling.tag) if isinstance(sibling.tag, str) else None
-            if other is not None and other > rank:
+        index = 0
+        for sibling in parent:
+            # a comment's tag is a function: never in ranks
+            if ranks.get(sibling.tag, -1) > rank:
                 parent.insert(index, child)
                 return
+            index += 1
     parent.append(child)
 
 
-def _sort_by_order(parent: etree._Element, order: Iterable[str]) -> None:
+class ChildIndex:
+    """An element's children read once, for a run of lookups and insertions that
+    behave as :func:`first_child` and :func:`_insert_ordered` do one at a time,
+    without walking the children again. Valid while only this index changes which
+    children the element has."""
+
+    def __init__(self, parent: etree._Element, order: tuple[str, ...]) -> None:
+        self.parent = parent
+        self._ranks = _ranks(order)
+        self._tags = [child.tag for child in parent]  # a comment's tag is a function
+        self._children = list(parent)
+        self._positions = [self._ranks.get(tag, -1) for tag in self._tags]  # -1: unranked
+        self._last = max(self._positions, default=-1)
+
+    def first(self, tag: str) -> etree._Element | None:
+        """The first child named ``tag``, or None."""
+        try:
+            return self._children[self._tags.index(tag)]
+        except ValueError:
+            return None
+
+    def add(self, tag: str, text: str | None = None) -> etree._Element:
+        """A new child ``tag`` (with ``text``), before the first sibling libvirt
+        prints after it."""
+        child = self.parent.makeelement(tag)  # made in the document it joins: cheaper
+        child.text = text
+        rank = self._ranks.get(tag, -1)
+        index = len(self._tags)
+        if -1 < rank < self._last:  # else no sibling comes after it: append
+            for position, other in enumerate(self._positions):
+                if other > rank:
+                    index = position
+                    break
+        self.parent.insert(index, child)
+        self._tags.insert(index, tag)
+        self._children.insert(index, child)
+        self._positions.insert(index, rank)
+        self._last = max(self._last, rank)
+        return child
+
+    def first_or_add(self, tag: str, text: str | None = None) -> etree._Element:
+        found = self.first(tag)
+        return found if found is not None else self.add(tag, text)
+
+
+def sort_by_order(parent: etree._Element, order: Iterable[str]) -> None:
+    """Reorder ``parent``'s children into ``order`` (stable; an element not named
+    stays right after the named sibling it followed)."""
     order = tuple(order)
-    if not order or len(parent) < 2:
-        return
-    ranks = _ranks(order)
-    placed: list[tuple[int, int, etree._Element]] = []
+    if order and len(parent) > 1:
+        _sort_by_ranks(parent, _ranks(order))
+
+
+def _sort_by_ranks(parent: etree._Element, ranks: dict[str, int]) -> None:
     current = -1
-    in_order = True
-    for index, child in enumerate(parent):
-        rank = ranks.get(child.tag) if isinstance(child.tag, str) else None
+    for child in parent:  # already libvirt's order (the common case): nothing moves
+        rank = ranks.get(child.tag)  # a comment's tag is a function: unranked
         if rank is not None:
             if rank < current:
-                in_order = False
+                break
+            current = rank
+    else:
+        return
+    placed: list[tuple[int, int, etree._Element]] = []
+    current = -1
+    for index, child in enumerate(parent):
+        rank = ranks.get(child.tag)
+        if rank is not None:
             current = rank
         placed.append((current, index, child))
-    if in_order:  # already libvirt's order: nothing moves
-        return
     placed.sort(key=lambda item: (item[0], item[1]))
     tail = parent.text
     for _r, _i, child in placed:
@@ -676,15 +835,23 @@ def _sort_by_order(parent: etree._Element, order: Iterable[str]) -> None:
 def reorder_attributes(node: etree._Element, order: tuple[str, ...]) -> None:
     """Put the named attributes first, in this order (libvirt prints a fixed order);
     the others keep their relative order after them."""
-    items = list(node.attrib.items())
-    if len(items) < 2:
+    if len(node.attrib) > 1:
+        _reorder_by_ranks(node, _ranks(order), len(order))
+
+
+def _reorder_by_ranks(node: etree._Element, ranks: dict[str, int], last: int) -> None:
+    """reorder_attributes with the order's ranks; ``last`` ranks the unnamed ones."""
+    attrib = node.attrib
+    previous = -1
+    for key in attrib:  # already in order (the common case): nothing to rebuild
+        rank = ranks.get(key, last)
+        if rank < previous:
+            break
+        previous = rank
+    else:
         return
-    ranks = _ranks(tuple(order))
-    last = len(order)
-    ranked = sorted(items, key=lambda kv: ranks.get(kv[0], last))
-    if ranked == items:
-        return
-    node.attrib.clear()
+    ranked = sorted(attrib.items(), key=lambda kv: ranks.get(kv[0], last))
+    attrib.clear()
     for key, value in ranked:
         node.set(key, value)
 

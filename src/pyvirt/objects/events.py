@@ -65,6 +65,8 @@ class EventBroker:
 
     def flush(self) -> None:
         """Deliver queued events to matching sinks, oldest first."""
+        if not self._queue and not self._subs:  # nothing to deliver, nobody to wait for
+            return
         with self._flushing:
             while True:
                 with self._lock:

@@ -9,6 +9,7 @@ DomainDef lands, a plain XMLBuilder with libvirt's basic defaults stands in.
 
 from __future__ import annotations
 
+import os
 import uuid as uuidlib
 from typing import Any
 
@@ -112,25 +113,41 @@ def domain_def_class() -> type:
 def parse_domain(xml: str) -> Any:
     """Parse (and check) a domain definition; give it a uuid if it has none."""
     if _DomainDef is not None:
-        ddef = _DomainDef.from_xml(xml)
-        root = ddef.node
-    else:
-        root = parse_xml(xml, "(domain_definition)")
-        if root.tag != "domain":
-            raise error(VIR_ERR_XML_ERROR, f"unexpected root element <{root.tag}>, "
-                        "expecting <domain>", domain=VIR_FROM_DOMAIN)
-        ddef = PlainDomainDef(node=root)
+        ddef = _DomainDef.from_xml(xml)  # its check refused a blank name or a bad uuid
+        _give_uuid(ddef.find_path(["name"]), ddef.find_path(["uuid"]))
+        return ddef
+    root = parse_xml(xml, "(domain_definition)")
+    if root.tag != "domain":
+        raise error(VIR_ERR_XML_ERROR, f"unexpected root element <{root.tag}>, "
+                    "expecting <domain>", domain=VIR_FROM_DOMAIN)
     name = root.findtext("name")
     if not name or not name.strip():
         raise error(VIR_ERR_NO_NAME, None, domain=VIR_FROM_DOMAIN)
-    uuid_el = root.find("uuid")
+    _give_uuid(root.find("name"), root.find("uuid"))
+    return PlainDomainDef(node=root)
+
+
+def _give_uuid(name_el: etree._Element, uuid_el: etree._Element | None) -> None:
+    """A new random uuid right after <name> (or in an empty <uuid/>, as libvirt
+    fills it), or the given one in canonical form."""
     if uuid_el is None:
         uuid_el = etree.Element("uuid")
-        root.find("name").addnext(uuid_el)
-        uuid_el.text = str(uuidlib.uuid4())
-    else:
-        uuid_el.text = str(parse_uuid(uuid_el.text or ""))
-    return ddef
+        name_el.addnext(uuid_el)
+    if uuid_el.text is None:
+        uuid_el.text = new_uuid()
+        return
+    canonical = str(parse_uuid(uuid_el.text or ""))
+    if uuid_el.text != canonical:
+        uuid_el.text = canonical
+
+
+def new_uuid() -> str:
+    """A random (version 4) uuid's text: uuid4's value, without its UUID object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40   # version 4
+    raw[8] = raw[8] & 0x3F | 0x80   # RFC 4122 variant
+    digits = raw.hex()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def parse_uuid(text: str) -> uuidlib.UUID:
@@ -152,11 +169,12 @@ def copy_def(ddef: Any) -> Any:
 
 
 def name_of(ddef: Any) -> str:
-    return ddef.node.findtext("name").strip()
+    return ddef.find_path(["name"]).text.strip()
 
 
 def uuid_of(ddef: Any) -> bytes:
-    return uuidlib.UUID(ddef.node.findtext("uuid").strip()).bytes
+    """The raw 16 bytes of the (canonical, parse_domain made it so) uuid."""
+    return bytes.fromhex(ddef.find_path(["uuid"]).text.strip().replace("-", ""))
 
 
 def format_domain(ddef: Any, dom_id: int = -1, *, secure: bool = True) -> str:
