@@ -190,3 +190,27 @@ def test_reorder_attributes() -> None:
     node = etree.fromstring("<a z='1' b='2' c='3'/>")
     reorder_attributes(node, ("c", "b"))
     assert list(node.attrib) == ["c", "b", "z"]
+
+
+def test_each_thread_parses_with_its_own_parser_and_errors_do_not_leak() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(4)
+
+    def parse_many(index: int) -> list[str]:
+        start.wait()
+        seen = []
+        for round_ in range(200):
+            if round_ % 3 == 0:
+                with pytest.raises(libvirtError) as err:
+                    parse_xml(f"<t{index}>", "(doc)")
+                seen.append(err.value.get_error_message().split(":")[1])
+            else:
+                seen.append(parse_xml(f"<t{index}><v>{round_}</v></t{index}>").findtext("v"))
+        return seen
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(parse_many, range(4)))
+    for seen in results:
+        assert seen == ["1" if r % 3 == 0 else str(r) for r in range(200)]

@@ -111,3 +111,19 @@ def test_named_list_filters():
     assert names_of(n.LIST_NO_AUTOSTART) == ["b", "c"]
     assert lst.find_by_name("b").uuid == b"b" * 16
     assert lst.find_by_uuid(b"c" * 16).name == "c"
+
+
+def test_name_index_follows_add_remove_rename_and_replacement():
+    lst = DomainObjList()
+    first = lst.add(dom("a"))
+    assert lst.find_by_name("a") is first
+    lst.rename(first, "b")
+    assert lst.find_by_name("a") is None and lst.find_by_name("b") is first
+    assert first.name == "b"
+    same_uuid = DomainObj(name="c", uuid=first.uuid)
+    lst.add(same_uuid)              # replaces the object with that uuid, and its name
+    assert lst.find_by_name("b") is None and lst.find_by_name("c") is same_uuid
+    lst.remove(first)               # no longer listed: changes nothing
+    assert lst.find_by_name("c") is same_uuid and len(lst) == 1
+    lst.remove(same_uuid)
+    assert lst.find_by_name("c") is None and len(lst) == 0

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy as _copy
 import re
+import threading
 from typing import Any, Callable, ClassVar, Iterable, Iterator, TypeVar
 
 from lxml import etree
@@ -50,12 +51,20 @@ T = TypeVar("T", bound="XMLBuilder")
 _DTD_OR_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)")
 
 
-def _new_parser() -> etree.XMLParser:
-    # A parser per document: lxml parsers keep an error log and are not thread-safe.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=False, remove_blank_text=True,
-    )
+_parsers = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's parser (lxml parsers are not thread-safe; their error log
+    holds the last run's errors). One per thread, not one per document: every
+    document keeps its parser alive, ~3 KiB each."""
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+            huge_tree=False, remove_comments=False, remove_blank_text=True,
+        )
+    return parser
 
 
 def _error_window(raw: bytes, line: int, column: int) -> str:
@@ -93,7 +102,7 @@ def parse_xml(text: str | bytes | None, what: str = "(xml)", *,
     if not raw:
         raise error(VIR_ERR_XML_DETAIL, f"{what}:1: Document is empty\n(null)\n^",
                     domain=domain)
-    parser = _new_parser()
+    parser = _parser()
     try:
         root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as err:

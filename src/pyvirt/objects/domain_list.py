@@ -56,12 +56,14 @@ class DomainObjList:
     """Domains by uuid, with a name index and the next id to hand out.
 
     ``lock`` guards the list; callers that read-modify-write a domain hold it
-    (``with domains.lock:``) for the whole operation.
+    (``with domains.lock:``) for the whole operation. A listed domain's name
+    changes only through :meth:`rename` (the index follows it).
     """
 
     def __init__(self, first_id: int = 1) -> None:
         self.lock = threading.RLock()
         self._by_uuid: dict[bytes, DomainObj] = {}
+        self._by_name: dict[str, DomainObj] = {}
         self._next_id = first_id
 
     def __len__(self) -> int:
@@ -83,7 +85,7 @@ class DomainObjList:
 
     def find_by_name(self, name: str) -> DomainObj | None:
         with self.lock:
-            return next((d for d in self._by_uuid.values() if d.name == name), None)
+            return self._by_name.get(name)
 
     def find_by_id(self, dom_id: int) -> DomainObj | None:
         with self.lock:
@@ -94,12 +96,28 @@ class DomainObjList:
 
     def add(self, dom: DomainObj) -> DomainObj:
         with self.lock:
+            replaced = self._by_uuid.get(dom.uuid)
+            if replaced is not None:
+                self.remove(replaced)
             self._by_uuid[dom.uuid] = dom
+            self._by_name[dom.name] = dom
             return dom
 
     def remove(self, dom: DomainObj) -> None:
         with self.lock:
-            self._by_uuid.pop(dom.uuid, None)
+            if self._by_uuid.get(dom.uuid) is dom:
+                del self._by_uuid[dom.uuid]
+            if self._by_name.get(dom.name) is dom:
+                del self._by_name[dom.name]
+
+    def rename(self, dom: DomainObj, new_name: str) -> None:
+        """Give a listed domain a new name (callers check that it is free)."""
+        with self.lock:
+            if self._by_name.get(dom.name) is dom:
+                del self._by_name[dom.name]
+            dom.name = new_name
+            if self._by_uuid.get(dom.uuid) is dom:
+                self._by_name[new_name] = dom
 
     def list(self, flags: int = 0,
              keep: Callable[[DomainObj], bool] | None = None) -> list[DomainObj]:

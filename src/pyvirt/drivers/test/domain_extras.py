@@ -75,7 +75,7 @@ class DomainExtrasMixin(DomainTableBase):
                             domain=VIR_FROM_DOMAIN)
             old = self._ref(dom)
             dom.persistent_def.node.find("name").text = new_name
-            dom.name = new_name
+            self._domains.rename(dom, new_name)
             self.state.domain_events.queue(n.EVENT_ID_LIFECYCLE, old, int(n.DomainEvent.UNDEFINED),
                                            n.UNDEFINED_RENAMED)
             self._lifecycle(dom, n.DomainEvent.DEFINED, n.DEFINED_RENAMED)
