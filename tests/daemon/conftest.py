@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from pyvirt.daemon.config import DaemonConfig
 from pyvirt.daemon import thread
 from pyvirt.daemon.server import load_drivers
 from pyvirt.drivers.base import (DomainRef, DriverConnection, HypervisorConnection,
@@ -76,20 +75,9 @@ class DaemonThread(thread.DaemonThread):
 
 
 @pytest.fixture
-def make_daemon(tmp_path):
-    started: list[DaemonThread] = []
-
-    def make(**settings: Any) -> DaemonThread:
-        values = dict(unix_sock_dir=str(tmp_path / "run"), listen_tcp=True, listen_tls=False,
-                      listen_addr="127.0.0.1", tcp_port=0, auth_tcp="none")
-        values.update(settings)
-        running = DaemonThread(DaemonConfig(**values)).start()
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
+def daemon_thread_class():
+    """``make_daemon`` (tests/conftest.py) starts this runner here."""
+    return DaemonThread
 
 
 @pytest.fixture

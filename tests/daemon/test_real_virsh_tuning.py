@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 
+from tuning_fake import TuningTables
+
 from pyvirt.drivers import base
-from pyvirt.drivers.base import DomainRef, DriverConnection, HypervisorConnection
-from pyvirt.errors import VIR_ERR_NO_DOMAIN, error
+from pyvirt.drivers.base import DriverConnection
 
 VIRSH = shutil.which("virsh")
 pytestmark = pytest.mark.skipif(VIRSH is None, reason="real virsh not installed")
@@ -43,56 +44,16 @@ def test_read_only_socket_still_answers_schedinfo(daemon):
 
 # --- memtune / blkiotune / schedinfo against a driver that has the parameters --------
 
-UNLIMITED = 9007199254740991
-
-
-class TuningHypervisor(HypervisorConnection):
-    """A domain ``vm`` with memory, blkio and scheduler parameters in dicts."""
-
-    def __init__(self) -> None:
-        self.memory = {"hard_limit": UNLIMITED, "soft_limit": UNLIMITED,
-                       "swap_hard_limit": UNLIMITED, "min_guarantee": 0}
-        self.blkio = {"weight": 100, "device_weight": "", "device_read_iops_sec": ""}
-        self.sched = {"cpu_shares": 1024, "vcpu_period": 100000, "vcpu_quota": -1}
-        self.flags_seen: list[int] = []
-
-    def domain_lookup_by_name(self, name: str) -> DomainRef:
-        if name != "vm":
-            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'")
-        return DomainRef("vm", bytes(range(16)), 3)
-
-    def domain_get_memory_parameters(self, ref, flags=0):
-        self.flags_seen.append(flags)
-        return dict(self.memory)
-
-    def domain_set_memory_parameters(self, ref, values, flags=0):
-        self.memory.update(values)
-
-    def domain_get_blkio_parameters(self, ref, flags=0):
-        return dict(self.blkio)
-
-    def domain_set_blkio_parameters(self, ref, values, flags=0):
-        self.blkio.update(values)
-
-    def domain_get_scheduler_type(self, ref):
-        return ("posix", len(self.sched))
-
-    def domain_get_scheduler_parameters(self, ref, nparams=0):
-        return dict(self.sched)
-
-    def domain_get_scheduler_parameters_flags(self, ref, nparams=0, flags=0):
-        return dict(self.sched)
-
-    def domain_set_scheduler_parameters(self, ref, values):
-        self.sched.update(values)
-
-    def domain_set_scheduler_parameters_flags(self, ref, values, flags=0):
-        self.sched.update(values)
+def tuning_table() -> TuningTables:
+    """``vm`` (id 3) with the blkio and scheduler fields the tests below print."""
+    return TuningTables(blkio={"weight": 100, "device_weight": "", "device_read_iops_sec": ""},
+                        sched={"cpu_shares": 1024, "vcpu_period": 100000, "vcpu_quota": -1},
+                        dom_id=3)
 
 
 class TuningDriver:
     name = "tuning-test"
-    table = TuningHypervisor()
+    table = tuning_table()
 
     def open(self, uri, flags, readonly):
         if getattr(uri, "scheme", None) != "tuningfake":
@@ -104,7 +65,7 @@ class TuningDriver:
 def tuning_uri(daemon):
     if not any(d.name == TuningDriver.name for d in base.registered_drivers()):
         base.register_driver(TuningDriver())
-    TuningDriver.table = TuningHypervisor()
+    TuningDriver.table = tuning_table()
     yield f"tuningfake+unix:///system?socket={daemon.rw_path}"
     base._REGISTRY[:] = [d for d in base._REGISTRY if d.name != TuningDriver.name]
 

@@ -9,33 +9,13 @@ import json
 import pytest
 
 import pyvirt
-from pyvirt.daemon import saslpasswd
 from pyvirt.errors import (VIR_ERR_ACCESS_DENIED, VIR_ERR_AUTH_FAILED, VIR_ERR_RPC,
                            VIR_FROM_REMOTE, VIR_FROM_RPC, libvirtError)
 from pyvirt.remote.connection import RemoteConnection
 from pyvirt.remote.sasl import to_wire
 from pyvirt.remote.sasl_scram import ScramClient
 
-RULES = """\
-allow sasl:alice  *
-allow sasl:bob    connect:*
-allow sasl:bob    domain:getattr
-allow sasl:bob    domain:read
-allow sasl:bob    domain:search_*
-deny  *           *
-"""
-NO_MECH = ("authentication failed: Failed to start SASL negotiation: -4 (SASL(-4): no "
-           "mechanism available: No worthy mechs found)")
-
-
-@pytest.fixture
-def sasl_files(tmp_path):
-    passwd = str(tmp_path / "sasl-passwd")
-    saslpasswd.add_user(passwd, "alice", "wonderland")
-    saslpasswd.add_user(passwd, "bob", "builder")
-    (tmp_path / "rules").write_text(RULES)
-    return {"sasl_passwd_file": passwd, "access_rules_file": str(tmp_path / "rules"),
-            "audit_log": str(tmp_path / "audit.log")}
+from sasl_fixtures import NO_MECH
 
 
 @pytest.fixture

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from process_fixture import kill_recorded_qemus, stop_process
+from process_fixture import wait_for  # noqa: F401 - the ssh tests import it from here
 from pyvirt.drivers.qemu import state_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,14 +92,8 @@ class SshHost:
 
 
 def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if proc is not None:
+        stop_process(proc, grace=10)
 
 
 @contextmanager
@@ -219,18 +215,8 @@ class QemuSystemDaemon:
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         """Signal the daemon and reap it; its exit status."""
-        proc = self.proc
-        if proc is None:
-            return 0
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.proc = None
-        return proc.returncode
+        proc, self.proc = self.proc, None
+        return 0 if proc is None else stop_process(proc, sig, grace=30)
 
     def qemu_pids(self) -> dict[str, int]:
         """Domain name -> QEMU pid, from the status files (alive or not)."""
@@ -244,17 +230,6 @@ class QemuSystemDaemon:
 
     def virsh(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return run_virsh(self.uri, *args, timeout=timeout, cwd=self.folder)
-
-
-def kill_recorded_qemus(dirs: state_dir.StateDirs) -> None:
-    """SIGKILL each QEMU a status file names, when it is still that process."""
-    records, _ = state_dir.load_statuses(dirs)
-    for rec in records:
-        if process_alive(rec.pid, rec.pid_start):
-            try:
-                os.kill(rec.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def process_alive(pid: int, start: int | None = None) -> bool:
@@ -277,16 +252,6 @@ def run_virsh(uri: str, *args: str, timeout: float = 60, cwd: Path | None = None
     return subprocess.run([VIRSH or "virsh", *flags, "-c", uri, *args], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd, env=env,
                           stdin=subprocess.DEVNULL)
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- the real virsh console under a pty --------------------------------------------------

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
+# console_text keeps the name the other qemu test modules import from here
+from process_fixture import kill_recorded_qemus, text_of as console_text, wait_for
 
 from pyvirt import uri as urimod
 from pyvirt.drivers.qemu import driver as qdriver, state_dir
@@ -103,41 +105,13 @@ class Harness:
         for rt in list(drv.runtimes.values()):
             rt.kill(signal.SIGKILL)
             rt.wait_exit(5)
-        kill_from_status(drv.dirs)
+        kill_recorded_qemus(drv.dirs)
         self.hv.connect_close()
         qdriver.forget_state_for_tests(drv.dirs)
 
 
 def open_hv(root: Path):
     return QemuDriver().open(urimod.parse(f"qemu:///embed?root={root}"), 0, False).hypervisor
-
-
-def kill_from_status(dirs: state_dir.StateDirs) -> None:
-    """Kill any QEMU a status file still names (after a test that failed half-way)."""
-    records, _ = state_dir.load_statuses(dirs)
-    for rec in records:
-        if state_dir.process_start_time(rec.pid) == rec.pid_start:
-            try:
-                os.kill(rec.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def console_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
 
 
 def wait_marker(path: Path, marker: str, count: int = 1, timeout: float = 30.0) -> str:

@@ -22,12 +22,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from lxml import etree
+from process_fixture import kill_recorded_qemus, text_of, wait_for
 
 import pyvirt as libvirt
 from pyvirt.cgroups import DomainCgroup, domain_group_name
@@ -101,13 +101,7 @@ class Root:
     def close(self) -> None:
         """Kill what a failed test left running and give its files back."""
         dirs = state_dir.dirs_for_root(self.path)
-        records = state_dir.load_statuses(dirs)[0]
-        for rec in records:
-            if state_dir.process_start_time(rec.pid) == rec.pid_start:
-                try:
-                    os.kill(rec.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        records = kill_recorded_qemus(dirs)
         for rec in records:                          # their cgroups go too
             wait_for(lambda: state_dir.process_start_time(rec.pid) is None or
                      Path(f"/proc/{rec.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
@@ -149,23 +143,6 @@ def roots(tmp_path: Path):
     yield make
     for root in made:
         root.close()
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def text_of(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
 
 
 def status_of(pid: int) -> dict[str, str]:

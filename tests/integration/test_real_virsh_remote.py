@@ -13,7 +13,6 @@ import os
 import pathlib
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import tempfile
 import time
 
 import pytest
+from process_fixture import stop_process
 
 VIRSH = shutil.which("virsh")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -96,13 +96,7 @@ class Pyvirtd:
         return f"test+unix:///default?socket={self.socket}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
@@ -339,12 +333,7 @@ def real_libvirtd(tmp_path_factory):
             pytest.skip("libvirtd socket never appeared")
         yield str(sock)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -5,14 +5,13 @@ so the driver's wire shapes are libvirt's, not just pyvirtd's."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import pathlib
 import subprocess
 import time
-import types
 
 import pytest
+from process_fixture import stop_process
+from scenario_through import ThroughURI, assert_same_steps, scenario_module
 
 import pyvirt
 from pyvirt.api._registry import load_drivers
@@ -20,34 +19,8 @@ from pyvirt.drivers import base
 from pyvirt.drivers.remote import RemoteDriver
 
 LIBVIRTD = "/usr/sbin/libvirtd"
-HERE = pathlib.Path(__file__).parent
 pytestmark = pytest.mark.skipif(not os.path.exists(LIBVIRTD) or os.geteuid() != 0,
                                 reason="needs Debian's libvirt-daemon, as root")
-
-
-def _scenario_module():
-    spec = importlib.util.spec_from_file_location(
-        "libvirt_python_scenario", HERE / "test_libvirt_python_scenario.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _Through(types.ModuleType):
-    """``pyvirt`` with test:///default opened through ``uri``."""
-
-    def __init__(self, uri: str):
-        super().__init__("pyvirt_through")
-        self._uri = uri
-
-    def __getattr__(self, name: str):
-        return getattr(pyvirt, name)
-
-    def open(self, name=None):
-        return pyvirt.open(self._uri if name == "test:///default" else name)
-
-    def openReadOnly(self, name=None):  # noqa: N802
-        return pyvirt.openReadOnly(self._uri if name == "test:///default" else name)
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +49,7 @@ def libvirtd_uri(tmp_path_factory):
                 time.sleep(0.02)
         yield uri
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=15)
         if added:
             base._REGISTRY[:] = [d for d in base._REGISTRY if d.name != "remote"]
 
@@ -94,17 +62,13 @@ def real_libvirt():
 
 
 def test_scenario_through_real_libvirtd_matches_real_binding(libvirtd_uri, real_libvirt):
-    module = _scenario_module()
+    module = scenario_module()
     want = module.scenario(real_libvirt)
-    got = module.scenario(_Through(libvirtd_uri))
+    got = module.scenario(ThroughURI(libvirtd_uri))
     assert got[0][2] == libvirtd_uri
-    strip = [(s[0], s[1], *s[3:]) if s[0] == "type" else s for s in got]
-    expect = [(s[0], s[1], *s[3:]) if s[0] == "type" else s for s in want]
-    for have, should in zip(strip, expect):
-        assert have == should, f"step {should[0]!r}"
-    assert len(got) == len(want)
+    assert_same_steps(got, want)
 
 
 def test_events_through_real_libvirtd(libvirtd_uri, real_libvirt):
-    module = _scenario_module()
-    assert module.event_scenario(_Through(libvirtd_uri)) == module.event_scenario(real_libvirt)
+    module = scenario_module()
+    assert module.event_scenario(ThroughURI(libvirtd_uri)) == module.event_scenario(real_libvirt)

@@ -13,10 +13,8 @@ import subprocess
 import sys
 
 import pytest
-
-from pyvirt.daemon import saslpasswd
-from pyvirt.daemon.config import DaemonConfig
-from pyvirt.daemon.thread import DaemonThread
+from process_fixture import stop_process
+from sasl_fixtures import NO_MECH
 
 VIRSH = shutil.which("virsh")
 SCRAM_PLUGIN = "/usr/lib/x86_64-linux-gnu/sasl2/libscram.so"
@@ -26,16 +24,6 @@ pytestmark = [
                        reason="Cyrus SASL SCRAM plugin (libsasl2-modules) not installed"),
 ]
 
-RULES = """\
-allow sasl:alice  *
-allow sasl:bob    connect:*
-allow sasl:bob    domain:getattr
-allow sasl:bob    domain:read
-allow sasl:bob    domain:search_*
-deny  *           *
-"""
-NO_MECH = ("authentication failed: Failed to start SASL negotiation: -4 (SASL(-4): no "
-           "mechanism available: No worthy mechs found)")
 
 
 def auth_conf(path, host: str, name: str, password: str) -> str:
@@ -51,31 +39,10 @@ def virsh(uri: str, auth_file: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def files(tmp_path):
-    passwd = str(tmp_path / "sasl-passwd")
-    saslpasswd.add_user(passwd, "alice", "wonderland")
-    saslpasswd.add_user(passwd, "bob", "builder")
-    (tmp_path / "rules").write_text(RULES)
-    return dict(sasl_passwd_file=passwd, access_rules_file=str(tmp_path / "rules"),
-                audit_log=str(tmp_path / "audit.log"))
-
-
-@pytest.fixture
-def start(tmp_path, files):
-    started: list[DaemonThread] = []
-
-    def make(**settings) -> DaemonThread:
-        values = dict(unix_sock_dir=str(tmp_path / "run"), listen_tcp=False, listen_tls=False,
-                      listen_addr="127.0.0.1", tcp_port=0, tls_port=0, auth_tcp="none",
-                      **files)
-        values.update(settings)
-        running = DaemonThread(DaemonConfig(**values)).start()
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
+def start(make_daemon, sasl_files):
+    """``make_daemon`` (tests/conftest.py) with the SASL files, no plain TCP."""
+    return lambda **settings: make_daemon(**{"listen_tcp": False, "tls_port": 0, **sasl_files,
+                                             **settings})
 
 
 @pytest.fixture
@@ -226,12 +193,7 @@ def real_libvirtd_sasl(tmp_path):
             time.sleep(0.05)
         yield str(run / "libvirt-sock")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=15)
 
 
 @pytest.mark.skipif(not os.path.exists(SASLPASSWD2), reason="saslpasswd2 (sasl2-bin) not installed")

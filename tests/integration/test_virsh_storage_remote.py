@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from process_fixture import stop_process
 
 from pyvirt.drivers.qemu.state_dir import SYSTEM_ROOT_ENV
 
@@ -48,13 +48,7 @@ class Daemon:
         self.uri = f"qemu+unix:///system?socket={self.socket}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +83,17 @@ def sparse_image(path: Path, size: int) -> None:
         handle.write(b"end" * 100)
 
 
+def same_bytes(left: Path, right: Path) -> bool:
+    """The two files hold the same bytes (read 4 MiB at a time)."""
+    with open(left, "rb") as a, open(right, "rb") as b:
+        while True:
+            one, two = a.read(4 * MiB), b.read(4 * MiB)
+            if one != two:
+                return False
+            if not one:
+                return True
+
+
 @pytest.fixture(scope="module")
 def pool(daemon):
     done = virsh(daemon.uri, "pool-create dp.xml", daemon.folder)
@@ -105,12 +110,7 @@ def test_real_virsh_uploads_and_downloads_100mib_sparse_byte_exact(pool, tmp_pat
     done = virsh(pool.uri, line, tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "Vol big created\n\n\n\nVol big deleted\n\n"
-    with open(src, "rb") as a, open(dst, "rb") as b:
-        while True:
-            left, right = a.read(4 * MiB), b.read(4 * MiB)
-            assert left == right
-            if not left:
-                break
+    assert same_bytes(src, dst)
 
 
 def test_real_virsh_upload_lands_in_the_pool(pool, tmp_path):
@@ -149,16 +149,6 @@ def test_real_virsh_sees_the_same_errors(pool, tmp_path):
 # --- sparse streams (VIR_STORAGE_VOL_*_SPARSE_STREAM, STREAM_HOLE packets) ----------------
 def allocated(path: Path) -> int:
     return os.stat(path).st_blocks * 512
-
-
-def same_bytes(left: Path, right: Path) -> bool:
-    with open(left, "rb") as a, open(right, "rb") as b:
-        while True:
-            one, two = a.read(4 * MiB), b.read(4 * MiB)
-            if one != two:
-                return False
-            if not one:
-                return True
 
 
 def test_real_virsh_sparse_upload_and_download_stay_sparse(pool, tmp_path):

@@ -23,7 +23,8 @@ pytest.importorskip("uvicorn")
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from web_fixtures import (GUEST, NEEDS_CHROMIUM, NOVNC, SHOTS, XTERM,  # noqa: E402,F401
-                          browser, log_in, serving, severe_logs, wait_for)
+                          browser, fill_kernel_guest, log_in, serving, severe_logs,
+                          vnc_canvas_size, wait_for)
 
 from pyvirt.constants import VIR_DOMAIN_RUNNING  # noqa: E402
 from pyvirt.drivers.base import (DomainRef, DriverConnection,  # noqa: E402
@@ -190,16 +191,7 @@ def test_qemu_guest_from_the_wizard_to_deletion(browser, tmp_path):
     try:
         with serving([uri]) as base:
             log_in(browser, base, "alice")
-            browser.get(base + "/hosts/0/domains/new")
-            form = browser.find_element(By.ID, "wizard")
-            form.find_element(By.NAME, "name").send_keys("web-guest")
-            memory = form.find_element(By.NAME, "memory")
-            memory.clear()
-            memory.send_keys("128")
-            form.find_element(By.CSS_SELECTOR, "input[name=boot][value=kernel]").click()
-            form.find_element(By.NAME, "kernel").send_keys(str(GUEST / "vmlinuz"))
-            form.find_element(By.NAME, "initrd").send_keys(str(GUEST / "initrd.gz"))
-            form.find_element(By.NAME, "cmdline").send_keys("console=ttyS0 quiet")
+            form = fill_kernel_guest(browser, base, "web-guest")
             form.find_element(By.NAME, "start").click()
             browser.save_screenshot(str(SHOTS / "qemu-wizard.png"))
             form.find_element(By.ID, "w-create").click()
@@ -259,13 +251,7 @@ def test_qemu_vnc_display_in_novnc(browser, tmp_path):
               <video><model type='vga'/></video></devices></domain>""").create()
         with serving([uri]) as base:
             log_in(browser, base, "alice")
-            browser.get(base + "/hosts/0/domains/vnc-guest")
-            browser.find_element(By.ID, "vnc-link").click()
-            wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body")
-                     .get_attribute("data-vnc") == "connected", timeout=20)
-            size = browser.execute_script(
-                "const c = document.querySelector('#screen canvas');"
-                "return c ? [c.width, c.height] : [0, 0];")
+            size = vnc_canvas_size(browser, base, "vnc-guest")
             assert size[0] >= 640 and size[1] >= 400       # the guest's VGA framebuffer
             time.sleep(1)
             browser.save_screenshot(str(SHOTS / "qemu-vnc.png"))

@@ -24,8 +24,8 @@ pytest.importorskip("uvicorn")
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from web_fixtures import (GUEST, HAVE_CHROMIUM, HAVE_GUEST, NOVNC, SHOTS,  # noqa: E402,F401
-                          XTERM, browser, flash_ok, log_in, pyvirtd, pyvirtd_uri, serving,
-                          wait_for)
+                          XTERM, browser, fill_kernel_guest, flash_ok, log_in, pyvirtd,
+                          pyvirtd_uri, serving, vnc_canvas_size, wait_for)
 
 pytestmark = pytest.mark.skipif(
     not (HAVE_CHROMIUM and HAVE_GUEST and shutil.which("qemu-img")
@@ -67,16 +67,7 @@ def test_remote_qemu_guest_through_pyvirtd(pyvirtd_uri, browser):
         with serving([pyvirtd_uri]) as base_url:
             log_in(browser, base_url, "alice")
             assert "QEMU" in browser.find_element(By.TAG_NAME, "body").text
-            browser.get(base_url + "/hosts/0/domains/new")
-            form = browser.find_element(By.ID, "wizard")
-            form.find_element(By.NAME, "name").send_keys("remote-guest")
-            memory = form.find_element(By.NAME, "memory")
-            memory.clear()
-            memory.send_keys("128")
-            form.find_element(By.CSS_SELECTOR, "input[name=boot][value=kernel]").click()
-            form.find_element(By.NAME, "kernel").send_keys(str(GUEST / "vmlinuz"))
-            form.find_element(By.NAME, "initrd").send_keys(str(GUEST / "initrd.gz"))
-            form.find_element(By.NAME, "cmdline").send_keys("console=ttyS0 quiet")
+            form = fill_kernel_guest(browser, base_url, "remote-guest")
             form.find_element(By.CSS_SELECTOR, "input[name=disk][value=new]").click()
             size = form.find_element(By.NAME, "disk_gib")
             size.clear()
@@ -108,13 +99,7 @@ def test_remote_qemu_guest_through_pyvirtd(pyvirtd_uri, browser):
             wait_for(browser, lambda d: "remote-42" in d.find_element(*rows).text)
             browser.save_screenshot(str(SHOTS / "remote-console.png"))
 
-            browser.get(base_url + "/hosts/0/domains/remote-guest")
-            browser.find_element(By.ID, "vnc-link").click()
-            wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body")
-                     .get_attribute("data-vnc") == "connected", timeout=20)
-            canvas = browser.execute_script(
-                "const c = document.querySelector('#screen canvas');"
-                "return c ? [c.width, c.height] : [0, 0];")
+            canvas = vnc_canvas_size(browser, base_url, "remote-guest")
             assert canvas[0] >= 640 and canvas[1] >= 400
             browser.save_screenshot(str(SHOTS / "remote-vnc.png"))
 

@@ -131,6 +131,33 @@ def log_in(driver, base: str, user: str, password: str = PASSWORD) -> None:
     wait_for(driver, lambda d: d.current_url.rstrip("/") == base)
 
 
+def fill_kernel_guest(driver, base: str, name: str):
+    """Open the new-domain wizard and fill it for ``name``: 128 MiB, booting the
+    test guest's kernel and initrd with a serial console; returns the form."""
+    driver.get(base + "/hosts/0/domains/new")
+    form = driver.find_element(By.ID, "wizard")
+    form.find_element(By.NAME, "name").send_keys(name)
+    memory = form.find_element(By.NAME, "memory")
+    memory.clear()
+    memory.send_keys("128")
+    form.find_element(By.CSS_SELECTOR, "input[name=boot][value=kernel]").click()
+    form.find_element(By.NAME, "kernel").send_keys(str(GUEST / "vmlinuz"))
+    form.find_element(By.NAME, "initrd").send_keys(str(GUEST / "initrd.gz"))
+    form.find_element(By.NAME, "cmdline").send_keys("console=ttyS0 quiet")
+    return form
+
+
+def vnc_canvas_size(driver, base: str, name: str) -> list[int]:
+    """Open ``name``'s VNC page from its domain page, wait until the viewer says it
+    is connected; the canvas's [width, height] ([0, 0] without a canvas)."""
+    driver.get(base + f"/hosts/0/domains/{name}")
+    driver.find_element(By.ID, "vnc-link").click()
+    wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "body")
+             .get_attribute("data-vnc") == "connected", timeout=20)
+    return driver.execute_script("const c = document.querySelector('#screen canvas');"
+                                 "return c ? [c.width, c.height] : [0, 0];")
+
+
 def severe_logs(driver) -> list[dict]:
     """Errors the page logged (script errors, CSP violations, failed loads)."""
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
@@ -140,21 +167,16 @@ def flash_ok(driver) -> str:
     return driver.find_element(By.CSS_SELECTOR, ".flash-ok").text
 
 
-def kill_recorded_qemus(root: Path) -> None:
+def kill_root_qemus(root: Path) -> None:
     """SIGKILL each QEMU whose status file under the QEMU root ``root`` names a
     process still alive (a test whose connection died cannot destroy its guests)."""
-    import signal
+    from process_fixture import kill_recorded_qemus
 
     from pyvirt.drivers.qemu import state_dir
 
     dirs = state_dir.dirs_for_root(root)
-    if not dirs.run.exists():
-        return
-    records, _ = state_dir.load_statuses(dirs)
-    for rec in records:
-        if state_dir.process_start_time(rec.pid) == rec.pid_start:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(rec.pid, signal.SIGKILL)
+    if dirs.run.exists():
+        kill_recorded_qemus(dirs)
 
 
 @contextlib.contextmanager
@@ -179,7 +201,7 @@ def daemon_thread(tmp_path: Path, **config: Any) -> Iterator[Any]:
         yield daemon
     finally:
         daemon.stop()
-        kill_recorded_qemus(tmp_path / "root")
+        kill_root_qemus(tmp_path / "root")
         if not registered:
             base._REGISTRY[:] = [d for d in base._REGISTRY if d.name != "remote"]
 

@@ -4,8 +4,9 @@ and the audit hook of the Dispatcher."""
 from __future__ import annotations
 
 import pytest
+from tuning_fake import TuningTables
 
-from pyvirt.drivers.base import DomainRef, DriverConnection, HypervisorConnection
+from pyvirt.drivers.base import DomainRef, DriverConnection
 from pyvirt.errors import VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_DENIED, error, libvirtError
 from pyvirt.remote.access import Identity
 from pyvirt.remote.dispatch import Dispatcher
@@ -16,53 +17,8 @@ from pyvirt.security.audit import AuditLog
 
 BY_NAME = {p.name: p for p in TABLE.procedures.values()}
 UUID = bytes(range(16))
-UNLIMITED = 9007199254740991
-
-
-class FakeTuning(HypervisorConnection):
-    """Memory/blkio/scheduler parameters and security labels, held in dicts."""
-
-    def __init__(self) -> None:
-        self.memory = {"hard_limit": UNLIMITED, "soft_limit": UNLIMITED,
-                       "swap_hard_limit": UNLIMITED, "min_guarantee": 0}
-        self.blkio = {"weight": 100, "device_weight": ""}
-        self.sched = {"cpu_shares": 1024, "vcpu_quota": -1}
-        self.calls: list[tuple] = []
-
-    def domain_lookup_by_name(self, name: str) -> DomainRef:
-        if name != "vm":
-            raise error(VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'")
-        return DomainRef("vm", UUID, 1)
-
-    def domain_get_memory_parameters(self, ref, flags=0):
-        self.calls.append(("get_memory", flags))
-        return dict(self.memory)
-
-    def domain_set_memory_parameters(self, ref, values, flags=0):
-        self.calls.append(("set_memory", values, flags))
-        self.memory.update(values)
-
-    def domain_get_blkio_parameters(self, ref, flags=0):
-        return dict(self.blkio)
-
-    def domain_set_blkio_parameters(self, ref, values, flags=0):
-        self.blkio.update(values)
-
-    def domain_get_scheduler_type(self, ref):
-        return ("posix", len(self.sched))
-
-    def domain_get_scheduler_parameters(self, ref, nparams=0):
-        return dict(self.sched)
-
-    def domain_get_scheduler_parameters_flags(self, ref, nparams=0, flags=0):
-        self.calls.append(("get_sched_flags", nparams, flags))
-        return dict(self.sched)
-
-    def domain_set_scheduler_parameters_flags(self, ref, values, flags=0):
-        self.sched.update(values)
-
-    def domain_set_scheduler_parameters(self, ref, values):
-        self.sched.update(values)
+class FakeTuning(TuningTables):
+    """The tuning tables plus security labels."""
 
     def domain_get_security_label(self, ref):
         return ["+107:+107", 1]

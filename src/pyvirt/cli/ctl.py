@@ -84,6 +84,14 @@ class Ctl:
         if not self.quiet:
             self.out.write(text)
 
+    def call(self, failure: str | None, fn: Any, *args: Any) -> Any:
+        """Run an API call; a libvirtError fails the command with ``failure`` then
+        the error's message, as virsh reports it."""
+        try:
+            return fn(*args)
+        except self.binding.libvirtError as err:
+            raise CommandFailed(failure, err) from err
+
     def error(self, message: str) -> None:
         """vshError: ``error: message`` on stderr."""
         self.out.flush()
@@ -112,6 +120,16 @@ class Ctl:
                 self.error("Cannot setup keepalive on connection as requested, disconnecting")
                 self.close()
                 raise
+
+    def connect_or_report(self) -> bool:
+        """:meth:`connect`; on failure virsh's two error lines and False."""
+        try:
+            self.connect()
+        except self.binding.libvirtError as err:
+            self.error("failed to connect to the hypervisor")
+            self.error(err.get_error_message())
+            return False
+        return True
 
     def close(self) -> None:
         if self.conn is not None:
@@ -153,11 +171,12 @@ class Ctl:
                                        self.conn.storagePoolLookupByName,
                                        f"failed to get pool '{text}'")
 
-    def volume(self, inv, opt: str = "vol", pool_opt: str = "pool"):
-        """Find a volume by name in --pool, else by key, else by path."""
+    def volume(self, inv, opt: str = "vol", pool_opt: str | None = "pool"):
+        """virshCommandOptVol: by name in the pool named by ``pool_opt``, else by key,
+        else by path; the hint names ``pool_opt`` when it was not given."""
         text = inv.get(opt)
         lv = self.binding
-        pool = self.pool(inv, pool_opt) if inv.has(pool_opt) else None
+        pool = self.pool(inv, pool_opt) if pool_opt and inv.has(pool_opt) else None
         last: Exception | None = None
         tries = []
         if pool is not None:
@@ -169,7 +188,7 @@ class Ctl:
                 return attempt()
             except lv.libvirtError as err:
                 last = err
-        hint = "" if pool is not None else ", specifying --pool might help"
+        hint = f", specifying --{pool_opt} might help" if pool_opt and pool is None else ""
         raise CommandFailed(f"failed to get vol '{text}'{hint}", last)
 
     def _by_uuid_then_name(self, text, by_uuid, by_name, failure: str):

@@ -8,34 +8,13 @@ from pyvirt.cli.command import (CONFIG_LIVE_CURRENT, DATA, NUMBER, STRING, Opt, 
                                 domain_opt, flag)
 from pyvirt.cli.ctl import CommandFailed, Ctl
 from pyvirt.cli.files import read_file
+from pyvirt.cli.flags import affect_flags, device_affect_flags, option_flags
+from pyvirt.cli.objcmd import set_autostart
 from pyvirt.cli.parser import Invocation
-from pyvirt.cli.xpath import select
+from pyvirt.cli.units import SCALES
+from pyvirt.cli.xpath import XPATH_OPTS, select_opts
 
 GRP = "domain"
-
-
-def _call(ctl: Ctl, failure: str, fn, *args):
-    """Run an API call; on libvirtError fail with virsh's line plus the error."""
-    try:
-        return fn(*args)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(failure, err) from err
-
-
-def _affect_flags(ctl: Ctl, inv: Invocation, prefix: str = "VIR_DOMAIN_AFFECT_") -> int:
-    """--config/--live/--current (and --persistent where declared) as flags."""
-    lv = ctl.binding
-    if inv.has("current"):
-        for other in ("live", "config"):
-            if inv.has(other):
-                raise CommandFailed(f"Options --current and --{other} are mutually exclusive")
-        return 0
-    flags = 0
-    if inv.has("config") or inv.has("persistent"):
-        flags |= getattr(lv, prefix + "CONFIG")
-    if inv.has("live"):
-        flags |= getattr(lv, prefix + "LIVE")
-    return flags
 
 
 # --- identity ---------------------------------------------------------------------
@@ -71,18 +50,14 @@ def cmd_domuuid(ctl: Ctl, inv: Invocation) -> bool:
          flag("security-info", "include security sensitive information in XML dump"),
          flag("update-cpu", "update guest CPU according to host CPU"),
          flag("migratable", "provide XML suitable for migrations"),
-         Opt("xpath", STRING, "xpath expression to filter the XML document", positional=False),
-         flag("wrap", "wrap xpath results in an common root element"))
+         *XPATH_OPTS)
 def cmd_dumpxml(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
-    flags = 0
-    for opt, const in (("inactive", "INACTIVE"), ("security-info", "SECURE"),
-                       ("update-cpu", "UPDATE_CPU"), ("migratable", "MIGRATABLE")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_XML_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_XML_",
+                         (("inactive", "INACTIVE"), ("security-info", "SECURE"),
+                          ("update-cpu", "UPDATE_CPU"), ("migratable", "MIGRATABLE")))
     dom = ctl.domain(inv)
-    xml = _call(ctl, None, dom.XMLDesc, flags)
-    ctl.print(select(xml, inv.get("xpath"), inv.has("wrap")))
+    xml = ctl.call(None, dom.XMLDesc, flags)
+    ctl.print(select_opts(xml, inv))
     return True
 
 
@@ -97,9 +72,9 @@ def cmd_define(ctl: Ctl, inv: Invocation) -> bool:
     flags = lv.VIR_DOMAIN_DEFINE_VALIDATE if inv.has("validate") else 0
     failure = f"Failed to define domain from {path}"
     if flags:
-        dom = _call(ctl, failure, ctl.conn.defineXMLFlags, xml, flags)
+        dom = ctl.call(failure, ctl.conn.defineXMLFlags, xml, flags)
     else:
-        dom = _call(ctl, failure, ctl.conn.defineXML, xml)
+        dom = ctl.call(failure, ctl.conn.defineXML, xml)
     ctl.print_extra(f"Domain '{dom.name()}' defined from {path}\n")
     return True
 
@@ -130,19 +105,17 @@ def cmd_undefine(ctl: Ctl, inv: Invocation) -> bool:
         if dom.isActive():
             raise CommandFailed("Storage volume deletion is supported only on stopped domains")
         volumes = _storage_to_remove(ctl, inv, dom)
-    flags = 0
-    for opt, const in (("managed-save", "MANAGED_SAVE"),
-                       ("snapshots-metadata", "SNAPSHOTS_METADATA"),
-                       ("checkpoints-metadata", "CHECKPOINTS_METADATA"),
-                       ("nvram", "NVRAM"), ("keep-nvram", "KEEP_NVRAM"),
-                       ("tpm", "TPM"), ("keep-tpm", "KEEP_TPM")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_UNDEFINE_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_UNDEFINE_",
+                         (("managed-save", "MANAGED_SAVE"),
+                          ("snapshots-metadata", "SNAPSHOTS_METADATA"),
+                          ("checkpoints-metadata", "CHECKPOINTS_METADATA"),
+                          ("nvram", "NVRAM"), ("keep-nvram", "KEEP_NVRAM"),
+                          ("tpm", "TPM"), ("keep-tpm", "KEEP_TPM")))
     failure = f"Failed to undefine domain '{name}'"
     if flags:
-        _call(ctl, failure, dom.undefineFlags, flags)
+        ctl.call(failure, dom.undefineFlags, flags)
     else:
-        _call(ctl, failure, dom.undefine)
+        ctl.call(failure, dom.undefine)
     ctl.print_extra(f"Domain '{name}' has been undefined\n")
     ok = True
     for target, path, vol in volumes:
@@ -204,15 +177,12 @@ def _storage_to_remove(ctl: Ctl, inv: Invocation, dom) -> list:
          flag("validate", "validate the XML against the schema"),
          flag("reset-nvram", "re-initialize NVRAM from its pristine template"))
 def cmd_create(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
     path = inv.get("file")
     xml = read_file(path)
-    flags = 0
-    for opt, const in (("paused", "START_PAUSED"), ("autodestroy", "START_AUTODESTROY"),
-                       ("validate", "START_VALIDATE"), ("reset-nvram", "START_RESET_NVRAM")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_{const}")
-    dom = _call(ctl, f"Failed to create domain from {path}", ctl.conn.createXML, xml, flags)
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_START_",
+                         (("paused", "PAUSED"), ("autodestroy", "AUTODESTROY"),
+                          ("validate", "VALIDATE"), ("reset-nvram", "RESET_NVRAM")))
+    dom = ctl.call(f"Failed to create domain from {path}", ctl.conn.createXML, xml, flags)
     ctl.print_extra(f"Domain '{dom.name()}' created from {path}\n")
     return True
 
@@ -229,23 +199,19 @@ def cmd_create(ctl: Ctl, inv: Invocation) -> bool:
          Opt("pass-fds", STRING, "pass file descriptors N,M,... to the guest"),
          flag("reset-nvram", "re-initialize NVRAM from its pristine template"))
 def cmd_start(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
     dom = ctl.domain(inv)
     name = dom.name()
     if dom.ID() >= 0:
         raise CommandFailed("Domain is already active")
-    flags = 0
-    for opt, const in (("paused", "START_PAUSED"), ("autodestroy", "START_AUTODESTROY"),
-                       ("bypass-cache", "START_BYPASS_CACHE"),
-                       ("force-boot", "START_FORCE_BOOT"),
-                       ("reset-nvram", "START_RESET_NVRAM")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_START_",
+                         (("paused", "PAUSED"), ("autodestroy", "AUTODESTROY"),
+                          ("bypass-cache", "BYPASS_CACHE"), ("force-boot", "FORCE_BOOT"),
+                          ("reset-nvram", "RESET_NVRAM")))
     failure = f"Failed to start domain '{name}'"
     if flags:
-        _call(ctl, failure, dom.createWithFlags, flags)
+        ctl.call(failure, dom.createWithFlags, flags)
     else:
-        _call(ctl, failure, dom.create)
+        ctl.call(failure, dom.create)
     ctl.print_extra(f"Domain '{name}' started\n")
     return True
 
@@ -273,9 +239,9 @@ def cmd_shutdown(ctl: Ctl, inv: Invocation) -> bool:
     dom = ctl.domain(inv)
     failure = f"Failed to shutdown domain '{dom.name()}'"
     if flags:
-        _call(ctl, failure, dom.shutdownFlags, flags)
+        ctl.call(failure, dom.shutdownFlags, flags)
     else:
-        _call(ctl, failure, dom.shutdown)
+        ctl.call(failure, dom.shutdown)
     ctl.print_extra(f"Domain '{dom.name()}' is being shutdown\n")
     return True
 
@@ -286,7 +252,7 @@ def cmd_shutdown(ctl: Ctl, inv: Invocation) -> bool:
 def cmd_reboot(ctl: Ctl, inv: Invocation) -> bool:
     flags = _mode_flags(ctl, inv, "VIR_DOMAIN_REBOOT_", "")
     dom = ctl.domain(inv)
-    _call(ctl, f"Failed to reboot domain '{dom.name()}'", dom.reboot, flags)
+    ctl.call(f"Failed to reboot domain '{dom.name()}'", dom.reboot, flags)
     ctl.print_extra(f"Domain '{dom.name()}' is being rebooted\n")
     return True
 
@@ -303,11 +269,11 @@ def _simple(name: str, help: str, description: str, method: str, verb_fail: str,
             flags |= ctl.binding.VIR_DOMAIN_DESTROY_REMOVE_LOGS
         failure = f"Failed to {verb_fail} domain '{dom.name()}'"
         if flags:
-            _call(ctl, failure, dom.destroyFlags, flags)
+            ctl.call(failure, dom.destroyFlags, flags)
         elif method == "reset":
-            _call(ctl, failure, dom.reset, 0)
+            ctl.call(failure, dom.reset, 0)
         else:
-            _call(ctl, failure, getattr(dom, method))
+            ctl.call(failure, getattr(dom, method))
         ctl.print_extra(f"Domain '{dom.name()}' {done}\n")
         return True
     command(name, GRP, help, description, domain_opt(dom_help), *extra)(handler)
@@ -331,23 +297,10 @@ _simple("resume", "resume a domain", "Resume a previously suspended domain.",
          domain_opt(), flag("disable", "disable autostarting"))
 def cmd_autostart(ctl: Ctl, inv: Invocation) -> bool:
     dom = ctl.domain(inv)
-    name = dom.name()
-    enable = not inv.has("disable")
-    verb = "mark" if enable else "unmark"
-    _call(ctl, f"Failed to {verb} domain '{name}' as autostarted", dom.setAutostart,
-          1 if enable else 0)
-    ctl.print_extra(f"Domain '{name}' {verb}ed as autostarted\n")
-    return True
+    return set_autostart(ctl, inv, dom, f"domain '{dom.name()}'", failed="Failed")
 
 
 # --- resources ---------------------------------------------------------------------------
-
-_SCALES = {"": 1, "b": 1, "bytes": 1, "k": 1024, "kib": 1024, "kb": 1000,
-           "m": 1024**2, "mib": 1024**2, "mb": 1000**2, "g": 1024**3, "gib": 1024**3,
-           "gb": 1000**3, "t": 1024**4, "tib": 1024**4, "tb": 1000**4,
-           "p": 1024**5, "pib": 1024**5, "pb": 1000**5, "e": 1024**6, "eib": 1024**6,
-           "eb": 1000**6}
-
 
 def scaled_value(text: str, option: str, default_scale: int) -> int:
     """virsh's scaled integer (``1G``, ``512MiB``, ``1024``) in bytes."""
@@ -355,7 +308,7 @@ def scaled_value(text: str, option: str, default_scale: int) -> int:
     scale = None
     if match:
         suffix = match.group(2).lower()
-        scale = default_scale if suffix == "" else _SCALES.get(suffix)
+        scale = default_scale if suffix == "" else SCALES.get(suffix)
     if not match or scale is None:
         raise CommandFailed(f"Scaled numeric value '{text}' for <{option}> option is "
                             "malformed or out of range")
@@ -372,13 +325,13 @@ def _kib(text: str, option: str) -> int:
          Opt("size", NUMBER, "new memory size, as scaled integer (default KiB)", required=True),
          *CONFIG_LIVE_CURRENT)
 def cmd_setmem(ctl: Ctl, inv: Invocation) -> bool:
-    flags = _affect_flags(ctl, inv)
+    flags = affect_flags(ctl, inv)
     dom = ctl.domain(inv)
     kib = _kib(inv.get("size"), "size")
     if flags or inv.has("current"):
-        _call(ctl, None, dom.setMemoryFlags, kib, flags)
+        ctl.call(None, dom.setMemoryFlags, kib, flags)
     else:
-        _call(ctl, None, dom.setMemory, kib)
+        ctl.call(None, dom.setMemory, kib)
     return True
 
 
@@ -390,13 +343,13 @@ def cmd_setmem(ctl: Ctl, inv: Invocation) -> bool:
          *CONFIG_LIVE_CURRENT)
 def cmd_setmaxmem(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    flags = _affect_flags(ctl, inv) | lv.VIR_DOMAIN_MEM_MAXIMUM
+    flags = affect_flags(ctl, inv) | lv.VIR_DOMAIN_MEM_MAXIMUM
     dom = ctl.domain(inv)
     kib = _kib(inv.get("size"), "size")
     if flags == lv.VIR_DOMAIN_MEM_MAXIMUM and not inv.has("current"):
-        _call(ctl, "Unable to change MaxMemorySize", dom.setMaxMemory, kib)
+        ctl.call("Unable to change MaxMemorySize", dom.setMaxMemory, kib)
     else:
-        _call(ctl, "Unable to change MaxMemorySize", dom.setMemoryFlags, kib, flags)
+        ctl.call("Unable to change MaxMemorySize", dom.setMemoryFlags, kib, flags)
     return True
 
 
@@ -409,12 +362,9 @@ def cmd_setmaxmem(ctl: Ctl, inv: Invocation) -> bool:
          flag("guest", "modify cpu state in the guest"),
          flag("hotpluggable", "make added vcpus hot(un)pluggable"))
 def cmd_setvcpus(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
-    flags = _affect_flags(ctl, inv, "VIR_DOMAIN_VCPU_")
-    for opt, const in (("maximum", "MAXIMUM"), ("guest", "GUEST"),
-                       ("hotpluggable", "HOTPLUGGABLE")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_VCPU_{const}")
+    flags = affect_flags(ctl, inv, "VIR_DOMAIN_VCPU_") | option_flags(
+        ctl, inv, "VIR_DOMAIN_VCPU_",
+        (("maximum", "MAXIMUM"), ("guest", "GUEST"), ("hotpluggable", "HOTPLUGGABLE")))
     dom = ctl.domain(inv)
     text = inv.get("count")
     if not re.fullmatch(r"\d+", text) or int(text) > 2**31 - 1:
@@ -424,9 +374,9 @@ def cmd_setvcpus(ctl: Ctl, inv: Invocation) -> bool:
     if count == 0:
         raise CommandFailed("Invalid value '0' for number of vCPUs")
     if flags or inv.has("current"):
-        _call(ctl, None, dom.setVcpusFlags, count, flags)
+        ctl.call(None, dom.setVcpusFlags, count, flags)
     else:
-        _call(ctl, None, dom.setVcpus, count)
+        ctl.call(None, dom.setVcpus, count)
     return True
 
 
@@ -434,7 +384,6 @@ def cmd_setvcpus(ctl: Ctl, inv: Invocation) -> bool:
 
 def _device(verb: str, done: str, method: str, method_flags: str) -> None:
     def handler(ctl: Ctl, inv: Invocation) -> bool:
-        lv = ctl.binding
         if inv.has("current"):
             for other in ("live", "config", "persistent"):
                 if inv.has(other):
@@ -443,14 +392,12 @@ def _device(verb: str, done: str, method: str, method_flags: str) -> None:
         dom = ctl.domain(inv)
         path = inv.get("file")
         xml = read_file(path)
-        flags = _affect_flags(ctl, inv)
-        if inv.has("persistent") and dom.isActive():
-            flags |= lv.VIR_DOMAIN_AFFECT_LIVE
+        flags, explicit = device_affect_flags(ctl, inv, dom)
         failure = f"Failed to {verb} device from {path}"
-        if flags or inv.has("current"):
-            _call(ctl, failure, getattr(dom, method_flags), xml, flags)
+        if explicit:
+            ctl.call(failure, getattr(dom, method_flags), xml, flags)
         else:
-            _call(ctl, failure, getattr(dom, method), xml)
+            ctl.call(failure, getattr(dom, method), xml)
         ctl.print_extra(f"Device {done} successfully\n")
         return True
     return handler
@@ -480,11 +427,7 @@ _SAVE_FLAGS = (("bypass-cache", "BYPASS_CACHE"), ("running", "RUNNING"), ("pause
 def _save_flags(ctl: Ctl, inv: Invocation) -> int:
     if inv.has("running") and inv.has("paused"):
         raise CommandFailed("Options --running and --paused are mutually exclusive")
-    flags = 0
-    for opt, const in _SAVE_FLAGS:
-        if inv.has(opt):
-            flags |= getattr(ctl.binding, f"VIR_DOMAIN_SAVE_{const}")
-    return flags
+    return option_flags(ctl, inv, "VIR_DOMAIN_SAVE_", _SAVE_FLAGS)
 
 
 @command("managedsave", GRP, "managed save of a domain state",
@@ -501,7 +444,7 @@ def cmd_managedsave(ctl: Ctl, inv: Invocation) -> bool:
     flags = _save_flags(ctl, inv)
     dom = ctl.domain(inv)
     name = dom.name()
-    _call(ctl, f"Failed to save domain '{name}' state", dom.managedSave, flags)
+    ctl.call(f"Failed to save domain '{name}' state", dom.managedSave, flags)
     ctl.print_extra(f"\nDomain '{name}' state saved by libvirt\n")
     return True
 
@@ -522,9 +465,9 @@ def cmd_save(ctl: Ctl, inv: Invocation) -> bool:
     xml = read_file(inv.get("xml")) if inv.has("xml") else None
     failure = f"Failed to save domain '{name}' to {path}"
     if flags or xml is not None:
-        _call(ctl, failure, dom.saveFlags, path, xml, flags)
+        ctl.call(failure, dom.saveFlags, path, xml, flags)
     else:
-        _call(ctl, failure, dom.save, path)
+        ctl.call(failure, dom.save, path)
     ctl.print_extra(f"\nDomain '{name}' saved to {path}\n")
     return True
 
@@ -546,8 +489,8 @@ def cmd_restore(ctl: Ctl, inv: Invocation) -> bool:
     xml = read_file(inv.get("xml")) if inv.has("xml") else None
     failure = f"Failed to restore domain from {path}"
     if flags or xml is not None:
-        _call(ctl, failure, ctl.conn.restoreFlags, path, xml, flags)
+        ctl.call(failure, ctl.conn.restoreFlags, path, xml, flags)
     else:
-        _call(ctl, failure, ctl.conn.restore, path)
+        ctl.call(failure, ctl.conn.restore, path)
     ctl.print_extra(f"Domain restored from {path}\n")
     return True

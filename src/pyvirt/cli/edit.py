@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import tempfile
+from typing import Any, Callable
 
 from pyvirt.cli.command import command, domain_opt, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
@@ -49,16 +51,13 @@ def ask(ctl: Ctl, stdin=None) -> str:
         ctl.print(PROMPT_HELP)
 
 
-@command("edit", "domain", "edit XML configuration for a domain",
-         "Edit the XML configuration for a domain.",
-         domain_opt(),
-         flag("skip-validate", "skip validation of the XML against the schema"))
-def cmd_edit(ctl: Ctl, inv: Invocation) -> bool:
+def edit_xml(ctl: Ctl, original: str, name: str, define: Callable[[str, bool], Any],
+             describe: Callable[[str], str]) -> bool:
+    """The editing loop every ``*edit`` command shares: ``define(xml, validate)``
+    returns the new object, ``describe(name)`` starts the report line
+    (``Domain 'vm'``, ``Network default``); answer ``i`` turns validation off."""
     lv = ctl.binding
-    dom = ctl.domain(inv)
-    original = dom.XMLDesc(lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE)
-    validate = not inv.has("skip-validate")
-    import tempfile
+    validate = True
     fd, path = tempfile.mkstemp(prefix="virsh", suffix=".xml")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -70,12 +69,11 @@ def cmd_edit(ctl: Ctl, inv: Invocation) -> bool:
             with open(path, encoding="utf-8") as handle:
                 edited = handle.read()
             if edited == original:
-                ctl.print_extra(f"Domain '{dom.name()}' XML configuration not changed.\n")
+                ctl.print_extra(f"{describe(name)} XML configuration not changed.\n")
                 return True
             try:
-                flags = lv.VIR_DOMAIN_DEFINE_VALIDATE if validate else 0
-                new = ctl.conn.defineXMLFlags(edited, flags)
-                ctl.print_extra(f"Domain '{new.name()}' XML configuration edited.\n")
+                new = define(edited, validate)
+                ctl.print_extra(f"{describe(new.name())} XML configuration edited.\n")
                 return True
             except lv.libvirtError as err:
                 ctl.error(err.get_error_message())
@@ -87,3 +85,19 @@ def cmd_edit(ctl: Ctl, inv: Invocation) -> bool:
                 validate = False
     finally:
         os.unlink(path)
+
+
+@command("edit", "domain", "edit XML configuration for a domain",
+         "Edit the XML configuration for a domain.",
+         domain_opt(),
+         flag("skip-validate", "skip validation of the XML against the schema"))
+def cmd_edit(ctl: Ctl, inv: Invocation) -> bool:
+    lv = ctl.binding
+    dom = ctl.domain(inv)
+    original = dom.XMLDesc(lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE)
+    skip_validate = inv.has("skip-validate")
+
+    def define(xml: str, validate: bool):
+        validating = validate and not skip_validate
+        return ctl.conn.defineXMLFlags(xml, lv.VIR_DOMAIN_DEFINE_VALIDATE if validating else 0)
+    return edit_xml(ctl, original, dom.name(), define, lambda name: f"Domain '{name}'")

@@ -63,6 +63,19 @@ class EventWaiter:
         if not self.loop:
             self.done.set()
 
+    def wait(self, timeout: float | None) -> bool:
+        """Wait for the first event (or ^C, or the timeout) and print virsh's
+        closing lines; True unless the wait timed out."""
+        try:
+            fired = self.done.wait(timeout)
+        except KeyboardInterrupt:
+            fired = True
+            self.ctl.print("event loop interrupted\n")
+        if not fired:
+            self.ctl.print("event loop timed out\n")
+        self.ctl.print(f"events received: {self.count}\n")
+        return fired
+
     def callback(self, event_id: int):
         name = EVENT_NAMES[event_id]
         if name == "lifecycle":
@@ -108,14 +121,7 @@ def cmd_event(ctl: Ctl, inv: Invocation) -> bool:
                 if inv.has("all"):
                     continue
                 raise CommandFailed("failed to register event", err) from err
-        try:
-            fired = waiter.done.wait(timeout)
-        except KeyboardInterrupt:
-            fired = True
-            ctl.print("event loop interrupted\n")
-        if not fired:
-            ctl.print("event loop timed out\n")
-        ctl.print(f"events received: {waiter.count}\n")
+        fired = waiter.wait(timeout)
         if not fired and not inv.has("loop"):
             return False
     finally:

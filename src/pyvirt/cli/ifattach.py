@@ -9,6 +9,7 @@ from lxml import etree
 
 from pyvirt.cli.command import DATA, STRING, Opt, command, domain_opt, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.flags import device_affect_flags
 from pyvirt.cli.parser import Invocation
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -30,20 +31,6 @@ def check_affect_options(inv: Invocation) -> None:
     for a, b in (("persistent", "current"), ("current", "config"), ("current", "live")):
         if inv.has(a) and inv.has(b):
             raise CommandFailed(f"Options --{a} and --{b} are mutually exclusive")
-
-
-def affect_flags(ctl: Ctl, inv: Invocation, dom) -> tuple[int, bool]:
-    """(flags, explicit) from --persistent/--config/--live/--current, as virsh."""
-    check_affect_options(inv)
-    lv = ctl.binding
-    flags = 0
-    if inv.has("config") or inv.has("persistent"):
-        flags |= lv.VIR_DOMAIN_AFFECT_CONFIG
-    if inv.has("live"):
-        flags |= lv.VIR_DOMAIN_AFFECT_LIVE
-    if inv.has("persistent") and dom.isActive():
-        flags |= lv.VIR_DOMAIN_AFFECT_LIVE
-    return flags, bool(flags) or inv.has("current")
 
 
 def parse_rate(text: str) -> dict[str, int]:
@@ -132,21 +119,17 @@ def interface_xml(inv: Invocation) -> str:
          flag("managed", "libvirt will automatically detach/attach the device from/to host"),
          Opt("source-mode", STRING, "mode attribute of <source/> element"))
 def cmd_attach_interface(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
     check_affect_options(inv)
     xml = interface_xml(inv)
     if inv.has("print-xml"):    # virsh prints before it looks the domain up
         ctl.print(xml)
         return True
     dom = ctl.domain(inv)
-    flags, explicit = affect_flags(ctl, inv, dom)
-    try:
-        if explicit:
-            dom.attachDeviceFlags(xml, flags)
-        else:
-            dom.attachDevice(xml)
-    except lv.libvirtError as err:
-        raise CommandFailed("Failed to attach interface", err) from err
+    flags, explicit = device_affect_flags(ctl, inv, dom)
+    if explicit:
+        ctl.call("Failed to attach interface", dom.attachDeviceFlags, xml, flags)
+    else:
+        ctl.call("Failed to attach interface", dom.attachDevice, xml)
     ctl.print_extra("Interface attached successfully\n")
     return True
 
@@ -169,7 +152,8 @@ def cmd_detach_interface(ctl: Ctl, inv: Invocation) -> bool:
     then the persistent one (each printed under --print-xml), as virsh 9.0."""
     lv = ctl.binding
     dom = ctl.domain(inv)
-    flags, explicit = affect_flags(ctl, inv, dom)
+    check_affect_options(inv)
+    flags, explicit = device_affect_flags(ctl, inv, dom)
     live, config = lv.VIR_DOMAIN_AFFECT_LIVE, lv.VIR_DOMAIN_AFFECT_CONFIG
     passes = []
     if flags & live or not flags & config:
@@ -208,10 +192,7 @@ def _detach_from(ctl: Ctl, inv: Invocation, dom, xml_flags: int, flags: int,
     if inv.has("print-xml"):
         ctl.print(device)
         return
-    try:
-        if explicit:
-            dom.detachDeviceFlags(device, flags)
-        else:
-            dom.detachDevice(device)
-    except lv.libvirtError as err:
-        raise CommandFailed("Failed to detach interface", err) from err
+    if explicit:
+        ctl.call("Failed to detach interface", dom.detachDeviceFlags, device, flags)
+    else:
+        ctl.call("Failed to detach interface", dom.detachDevice, device)

@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if version:
         ctl.print(format_version(lv, str(version)))
         return 0
-    if ctl.uri is not None and not _connect_now(ctl):
+    if ctl.uri is not None and not ctl.connect_or_report():   # -c: virsh connects first
         return 1
     try:
         if not rest:
@@ -115,17 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         ctl.close()
     return 0 if ok else 1
-
-
-def _connect_now(ctl: Ctl) -> bool:
-    """With an explicit -c, virsh connects before running anything."""
-    try:
-        ctl.connect()
-    except ctl.binding.libvirtError as err:
-        ctl.error("failed to connect to the hypervisor")
-        ctl.error(err.get_error_message())
-        return False
-    return True
 
 
 def _apply(ctl: Ctl, opts: dict[str, object]) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pyvirt.cli.command import ARGV, Opt, command, domain_opt, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.flags import list_flags, option_flags
 from pyvirt.cli.parser import Invocation
 from pyvirt.cli.states import reason_word, state_word
-from pyvirt.cli.table import format_table
+from pyvirt.cli.table import format_info, format_table, yes_no
+from pyvirt.cli.tuning import typed_value
 
 GRP = "monitor"
 
@@ -50,20 +52,8 @@ def cmd_list(ctl: Ctl, inv: Invocation) -> bool:
         if inv.has("table") and inv.has(other):
             raise CommandFailed(f"Options --table and --{other} are mutually exclusive")
     lv = ctl.binding
-    flags = 0
-    if inv.has("inactive"):
-        flags |= lv.VIR_CONNECT_LIST_DOMAINS_INACTIVE
-    if inv.has("all"):
-        flags |= lv.VIR_CONNECT_LIST_DOMAINS_INACTIVE | lv.VIR_CONNECT_LIST_DOMAINS_ACTIVE
-    if not flags:
-        flags = lv.VIR_CONNECT_LIST_DOMAINS_ACTIVE
-    for opt, const in _LIST_FILTERS:
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_CONNECT_LIST_DOMAINS_{const}")
-    try:
-        domains = ctl.conn.listAllDomains(flags)
-    except lv.libvirtError as err:
-        raise CommandFailed("Failed to list domains", err) from err
+    flags = list_flags(ctl, inv, "VIR_CONNECT_LIST_DOMAINS_", _LIST_FILTERS)
+    domains = ctl.call("Failed to list domains", ctl.conn.listAllDomains, flags)
     domains.sort(key=lambda d: (d.ID() < 0, d.ID() if d.ID() >= 0 else 0, d.name()))
     plain = [o for o in ("uuid", "id", "name") if inv.has(o)]
     if plain:
@@ -116,13 +106,13 @@ def cmd_dominfo(ctl: Ctl, inv: Invocation) -> bool:
         rows.append(("CPU time:", f"{cpu_time / 1e9:.1f}s"))
     rows.append(("Max memory:", "no limit" if max_mem == 2**64 - 1 >> 10 else f"{max_mem} KiB"))
     rows.append(("Used memory:", f"{memory} KiB"))
-    rows.append(("Persistent:", "yes" if dom.isPersistent() else "no"))
+    rows.append(("Persistent:", yes_no(dom.isPersistent())))
     try:
         rows.append(("Autostart:", "enable" if dom.autostart() else "disable"))
     except lv.libvirtError:
         pass
     try:
-        rows.append(("Managed save:", "yes" if dom.hasManagedSaveImage() else "no"))
+        rows.append(("Managed save:", yes_no(dom.hasManagedSaveImage())))
     except lv.libvirtError:
         rows.append(("Managed save:", "unknown"))   # as virsh when the driver can't tell
     try:
@@ -142,7 +132,7 @@ def cmd_dominfo(ctl: Ctl, inv: Invocation) -> bool:
         messages = []
     for i, msg in enumerate(messages or []):
         rows.append(("Messages:" if i == 0 else "", msg))
-    ctl.print("".join(f"{label:<15} {value}\n" for label, value in rows))
+    ctl.print(format_info(rows))
     return True
 
 
@@ -195,19 +185,10 @@ _STATS_LISTS = [("list-active", "ACTIVE"), ("list-inactive", "INACTIVE"),
          flag("nowait", "report only stats that are accessible instantly"),
          Opt("domain", ARGV, "list of domains to get stats for"))
 def cmd_domstats(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
-    stats = 0
-    for opt, const in _STATS_GROUPS:
-        if inv.has(opt):
-            stats |= getattr(lv, f"VIR_DOMAIN_STATS_{const}")
-    flags = 0
-    for opt, const in _STATS_LISTS:
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_CONNECT_GET_ALL_DOMAINS_STATS_{const}")
-    for opt, const in (("enforce", "ENFORCE_STATS"), ("backing", "BACKING"),
-                       ("nowait", "NOWAIT")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_CONNECT_GET_ALL_DOMAINS_STATS_{const}")
+    stats = option_flags(ctl, inv, "VIR_DOMAIN_STATS_", _STATS_GROUPS)
+    flags = option_flags(ctl, inv, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_",
+                         _STATS_LISTS + [("enforce", "ENFORCE_STATS"), ("backing", "BACKING"),
+                                         ("nowait", "NOWAIT")])
     if inv.has("domain"):
         doms = []
         for name in inv.get("domain"):
@@ -219,15 +200,7 @@ def cmd_domstats(ctl: Ctl, inv: Invocation) -> bool:
     for dom, params in records:
         lines = [f"Domain: '{dom.name()}'\n"]
         for key, value in params.items():
-            lines.append(f"  {key}={_stat_value(value)}\n")
+            lines.append(f"  {key}={typed_value(value)}\n")
         texts.append("".join(lines))
     ctl.print("\n".join(texts))
     return True
-
-
-def _stat_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.6f}"
-    return str(value)

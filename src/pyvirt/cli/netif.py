@@ -10,6 +10,7 @@ from lxml import etree
 
 from pyvirt.cli.command import DATA, STRING, Opt, command, domain_opt, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.flags import affect_flags
 from pyvirt.cli.parser import Invocation
 from pyvirt.cli.table import format_table
 
@@ -191,9 +192,8 @@ def _tune_rate(text: str, direction: str) -> dict[str, int]:
          flag("config", "affect next boot"), flag("live", "affect running domain"),
          flag("current", "affect current domain"))
 def cmd_domiftune(ctl: Ctl, inv: Invocation) -> bool:
-    from pyvirt.cli.domain import _affect_flags
     lv = ctl.binding
-    flags = _affect_flags(ctl, inv)
+    flags = affect_flags(ctl, inv)
     dom = ctl.domain(inv)
     device = inv.get("interface")
     params: dict[str, int] = {}

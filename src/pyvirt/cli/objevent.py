@@ -29,10 +29,16 @@ def _event_opts(kind: str, what: str) -> tuple[Opt, ...]:
             flag("timestamp", "show timestamp for each printed event"))
 
 
-def wait_for_events(ctl: Ctl, inv: Invocation, names: list[str], target: Any,
-                    register: Callable[..., int], deregister: Callable[[int], Any],
+def wait_for_events(ctl: Ctl, inv: Invocation, kind: str, names: list[str],
+                    lookup: Callable[..., Any], register: Callable[..., int],
+                    deregister: Callable[[int], Any],
                     callback: Callable[[EventWaiter, str], Callable[..., None]]) -> bool:
-    """Register the one wanted event, wait like ``event``, report the count."""
+    """--list the event types; else register the one wanted event on the object
+    named by --<kind> (or on all), wait like ``event``, report the count."""
+    if _check_event(inv, names):
+        ctl.print("".join(f"{name}\n" for name in names))
+        return True
+    target = _lookup_or_all(ctl, inv, kind, lookup)
     timeout = _timeout(inv)
     waiter = EventWaiter(ctl, inv.has("loop"), inv.has("timestamp"))
     event_id = names.index(inv.get("event"))
@@ -41,15 +47,7 @@ def wait_for_events(ctl: Ctl, inv: Invocation, names: list[str], target: Any,
     except ctl.binding.libvirtError as err:
         raise CommandFailed("failed to register event", err) from err
     try:
-        try:
-            fired = waiter.done.wait(timeout)
-        except KeyboardInterrupt:
-            fired = True
-            ctl.print("event loop interrupted\n")
-        if not fired:
-            ctl.print("event loop timed out\n")
-        ctl.print(f"events received: {waiter.count}\n")
-        return fired or inv.has("loop")
+        return waiter.wait(timeout) or inv.has("loop")
     finally:
         try:
             deregister(handle)
@@ -85,18 +83,14 @@ def _lookup_or_all(ctl: Ctl, inv: Invocation, kind: str, lookup: Callable[..., A
          "List event types, or wait for network events to occur",
          *_event_opts("network", "network"))
 def cmd_net_event(ctl: Ctl, inv: Invocation) -> bool:
-    if _check_event(inv, NETWORK_EVENTS):
-        ctl.print("".join(f"{name}\n" for name in NETWORK_EVENTS))
-        return True
-    net = _lookup_or_all(ctl, inv, "network", ctl.network)
-
     def callback(waiter: EventWaiter, name: str):
         def on_lifecycle(_conn, obj, event, _detail, _opaque):
             waiter.emit(f"event '{name}' for network {obj.name()}: "
                         f"{_word(NETWORK_LIFECYCLE, event)}")
         return on_lifecycle
 
-    return wait_for_events(ctl, inv, NETWORK_EVENTS, net, ctl.conn.networkEventRegisterAny,
+    return wait_for_events(ctl, inv, "network", NETWORK_EVENTS, ctl.network,
+                           ctl.conn.networkEventRegisterAny,
                            ctl.conn.networkEventDeregisterAny, callback)
 
 
@@ -104,11 +98,6 @@ def cmd_net_event(ctl: Ctl, inv: Invocation) -> bool:
          "List event types, or wait for storage pool events to occur",
          *_event_opts("pool", "storage pool"))
 def cmd_pool_event(ctl: Ctl, inv: Invocation) -> bool:
-    if _check_event(inv, POOL_EVENTS):
-        ctl.print("".join(f"{name}\n" for name in POOL_EVENTS))
-        return True
-    pool = _lookup_or_all(ctl, inv, "pool", ctl.pool)
-
     def callback(waiter: EventWaiter, name: str):
         if name == "refresh":
             def on_refresh(_conn, obj, _opaque):
@@ -120,5 +109,6 @@ def cmd_pool_event(ctl: Ctl, inv: Invocation) -> bool:
                         f"{_word(POOL_LIFECYCLE, event)}")
         return on_lifecycle
 
-    return wait_for_events(ctl, inv, POOL_EVENTS, pool, ctl.conn.storagePoolEventRegisterAny,
+    return wait_for_events(ctl, inv, "pool", POOL_EVENTS, ctl.pool,
+                           ctl.conn.storagePoolEventRegisterAny,
                            ctl.conn.storagePoolEventDeregisterAny, callback)

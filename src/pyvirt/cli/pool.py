@@ -7,22 +7,17 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from pyvirt.cli.command import DATA, STRING, Opt, command, flag
-from pyvirt.cli.ctl import UUID_RE, CommandFailed, Ctl
-from pyvirt.cli.files import read_file
+from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.flags import PERSISTENCE_AUTOSTART_FILTERS, list_flags, option_flags
+from pyvirt.cli.objcmd import ObjectKind, XmlCall
 from pyvirt.cli.parser import Invocation
-from pyvirt.cli.table import format_table, pretty_capacity
-from pyvirt.cli.xpath import select
+from pyvirt.cli.table import format_info, format_table, pretty_capacity, yes_no
 
 GRP = "pool"
 POOL_STATES = ["inactive", "building", "running", "degraded", "inaccessible"]
-
-
-def pool_opt() -> Opt:
-    return Opt("pool", DATA, "pool name or uuid", required=True)
-
-
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
+POOL = ObjectKind("pool", "pool", GRP, "pool name or uuid", Ctl.pool,
+                  "storagePoolLookupByUUIDString", "storagePoolLookupByName",
+                  "VIR_STORAGE_XML_INACTIVE")
 
 
 @command("pool-list", GRP, "list pools", "Returns list of pools.",
@@ -38,18 +33,8 @@ def _yes_no(value: bool) -> str:
          flag("name", "list name of active pools only"))
 def cmd_pool_list(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    flags = 0
-    if inv.has("inactive"):
-        flags |= lv.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE
-    if inv.has("all"):
-        flags |= (lv.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE
-                  | lv.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-    if not flags:
-        flags = lv.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE
-    for opt, const in (("persistent", "PERSISTENT"), ("transient", "TRANSIENT"),
-                       ("autostart", "AUTOSTART"), ("no-autostart", "NO_AUTOSTART")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_CONNECT_LIST_STORAGE_POOLS_{const}")
+    flags = list_flags(ctl, inv, "VIR_CONNECT_LIST_STORAGE_POOLS_",
+                       PERSISTENCE_AUTOSTART_FILTERS)
     for kind in (inv.get("type") or "").split(","):
         if not kind:
             continue
@@ -57,10 +42,8 @@ def cmd_pool_list(ctl: Ctl, inv: Invocation) -> bool:
         if const is None:
             raise CommandFailed(f"Invalid pool type '{kind}'")
         flags |= const
-    try:
-        pools = sorted(ctl.conn.listAllStoragePools(flags), key=lambda p: p.name())
-    except lv.libvirtError as err:
-        raise CommandFailed("Failed to list pools", err) from err
+    pools = sorted(ctl.call("Failed to list pools", ctl.conn.listAllStoragePools, flags),
+                   key=lambda p: p.name())
     if inv.has("uuid") or inv.has("name"):
         for pool in pools:
             parts = ([f"{pool.UUIDString():<36}"] if inv.has("uuid") else []) + \
@@ -75,11 +58,11 @@ def cmd_pool_list(ctl: Ctl, inv: Invocation) -> bool:
             state, capacity, allocation, available = pool.info()
             sizes = ([pretty_capacity(capacity), pretty_capacity(allocation),
                       pretty_capacity(available)] if pool.isActive() else ["-", "-", "-"])
-            rows.append([pool.name(), POOL_STATES[state], _yes_no(pool.autostart()),
-                         _yes_no(pool.isPersistent())] + sizes)
+            rows.append([pool.name(), POOL_STATES[state], yes_no(pool.autostart()),
+                         yes_no(pool.isPersistent())] + sizes)
     else:
         header = ["Name", "State", "Autostart"]
-        rows = [[p.name(), "active" if p.isActive() else "inactive", _yes_no(p.autostart())]
+        rows = [[p.name(), "active" if p.isActive() else "inactive", yes_no(p.autostart())]
                 for p in pools]
     ctl.print(format_table(header, rows, with_header=not ctl.quiet))
     return True
@@ -87,33 +70,23 @@ def cmd_pool_list(ctl: Ctl, inv: Invocation) -> bool:
 
 @command("pool-info", GRP, "storage pool information",
          "Returns basic information about the storage pool.",
-         pool_opt(), flag("bytes", "Return pool info in bytes"))
+         POOL.opt(), flag("bytes", "Return pool info in bytes"))
 def cmd_pool_info(ctl: Ctl, inv: Invocation) -> bool:
     pool = ctl.pool(inv)
     state, capacity, allocation, available = pool.info()
     rows = [("Name:", pool.name()), ("UUID:", pool.UUIDString()),
-            ("State:", POOL_STATES[state]), ("Persistent:", _yes_no(pool.isPersistent())),
-            ("Autostart:", _yes_no(pool.autostart()))]
+            ("State:", POOL_STATES[state]), ("Persistent:", yes_no(pool.isPersistent())),
+            ("Autostart:", yes_no(pool.autostart()))]
     if state in (2, 3):
         size = str if inv.has("bytes") else pretty_capacity
         rows += [("Capacity:", size(capacity)), ("Allocation:", size(allocation)),
                  ("Available:", size(available))]
-    ctl.print("".join(f"{label:<15} {value}\n" for label, value in rows))
+    ctl.print(format_info(rows))
     return True
 
 
-@command("pool-dumpxml", GRP, "pool information in XML",
-         "Output the pool information as an XML dump to stdout.",
-         pool_opt(),
-         flag("inactive", "show inactive defined XML"),
-         Opt("xpath", STRING, "xpath expression to filter the XML document", positional=False),
-         flag("wrap", "wrap xpath results in an common root element"))
-def cmd_pool_dumpxml(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
-    pool = ctl.pool(inv)
-    flags = lv.VIR_STORAGE_XML_INACTIVE if inv.has("inactive") else 0
-    ctl.print(select(pool.XMLDesc(flags), inv.get("xpath"), inv.has("wrap")))
-    return True
+POOL.dumpxml_command("pool information in XML",
+                     "Output the pool information as an XML dump to stdout.")
 
 
 _SOURCE_OPTS = ["source-host", "source-path", "source-dev", "source-name", "target",
@@ -170,107 +143,21 @@ def pool_xml(inv: Invocation) -> str:
     return "".join(out)
 
 
-@command("pool-define-as", GRP, "define a pool from a set of args",
-         "Define a pool.",
-         Opt("name", DATA, "name of the pool", required=True),
-         Opt("type", DATA, "type of the pool", required=True),
-         flag("print-xml", "print XML document, but don't define/create"),
-         *[Opt(name, STRING, _SOURCE_HELP.get(
-             name, f"{name} for underlying storage")) for name in _SOURCE_OPTS])
-def cmd_pool_define_as(ctl: Ctl, inv: Invocation) -> bool:
-    xml = pool_xml(inv)
-    if inv.has("print-xml"):
-        ctl.print(xml)
-        return True
-    try:
-        pool = ctl.conn.storagePoolDefineXML(xml, 0)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to define pool {inv.get('name')}", err) from err
-    ctl.print_extra(f"Pool {pool.name()} defined\n")
-    return True
-
-
-@command("pool-create-as", GRP, "create a pool from a set of args",
-         "Create a pool.",
-         Opt("name", DATA, "name of the pool", required=True),
-         Opt("type", DATA, "type of the pool", required=True),
-         flag("print-xml", "print XML document, but don't define/create"),
-         *[Opt(name, STRING, _SOURCE_HELP.get(
-             name, f"{name} for underlying storage")) for name in _SOURCE_OPTS],
-         flag("build", "build the pool as normal"),
-         flag("no-overwrite", "do not overwrite any existing data"),
-         flag("overwrite", "overwrite any existing data"))
-def cmd_pool_create_as(ctl: Ctl, inv: Invocation) -> bool:
-    _check_overwrite(inv)
-    xml = pool_xml(inv)
-    if inv.has("print-xml"):
-        ctl.print(xml)
-        return True
-    try:
-        pool = ctl.conn.storagePoolCreateXML(xml, create_flags(ctl, inv))
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to create pool {inv.get('name')}", err) from err
-    ctl.print_extra(f"Pool {pool.name()} created\n")
-    return True
-
-
-def _pool_action(name: str, help: str, description: str, method: str, fail_verb: str,
-                 done: str, *extra: Opt) -> None:
-    def handler(ctl: Ctl, inv: Invocation) -> bool:
-        pool = ctl.pool(inv)
-        pname = pool.name()
-        try:
-            if method == "create":
-                _check_overwrite(inv)
-                pool.create(create_flags(ctl, inv))
-            else:
-                getattr(pool, method)()
-        except ctl.binding.libvirtError as err:
-            raise CommandFailed(f"Failed to {fail_verb} pool {pname}", err) from err
-        ctl.print_extra(f"Pool {pname} {done}\n")
-        return True
-    command(name, GRP, help, description, pool_opt(), *extra)(handler)
-
-
-_pool_action("pool-start", "start a (previously defined) inactive pool",
-             "Start a pool.", "create", "start", "started",
-             flag("build", "build the pool as normal"),
-             flag("no-overwrite", "do not overwrite any existing data"),
-             flag("overwrite", "overwrite any existing data"))
-_pool_action("pool-destroy", "destroy (stop) a pool",
-             "Forcefully stop a given pool. Raw data in the pool is untouched",
-             "destroy", "destroy", "destroyed")
-_pool_action("pool-undefine", "undefine an inactive pool",
-             "Undefine the configuration for an inactive pool.",
-             "undefine", "undefine", "has been undefined")
-
-
 _OVERWRITE_OPTS = (flag("no-overwrite", "do not overwrite any existing data"),
                    flag("overwrite", "overwrite any existing data"))
+_OVERWRITE_FLAGS = (("overwrite", "OVERWRITE"), ("no-overwrite", "NO_OVERWRITE"))
+_CREATE_FLAGS = (("build", "WITH_BUILD"), ("overwrite", "WITH_BUILD_OVERWRITE"),
+                 ("no-overwrite", "WITH_BUILD_NO_OVERWRITE"))
 
 
 def build_flags(ctl: Ctl, inv: Invocation) -> int:
     """VIR_STORAGE_POOL_BUILD_* from --overwrite / --no-overwrite."""
-    lv = ctl.binding
-    flags = 0
-    if inv.has("overwrite"):
-        flags |= lv.VIR_STORAGE_POOL_BUILD_OVERWRITE
-    if inv.has("no-overwrite"):
-        flags |= lv.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
-    return flags
+    return option_flags(ctl, inv, "VIR_STORAGE_POOL_BUILD_", _OVERWRITE_FLAGS)
 
 
 def create_flags(ctl: Ctl, inv: Invocation) -> int:
     """VIR_STORAGE_POOL_CREATE_WITH_BUILD* from --build and the overwrite options."""
-    lv = ctl.binding
-    flags = 0
-    if inv.has("build"):
-        flags |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD
-    if inv.has("overwrite"):
-        flags |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE
-    if inv.has("no-overwrite"):
-        flags |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE
-    return flags
+    return option_flags(ctl, inv, "VIR_STORAGE_POOL_CREATE_", _CREATE_FLAGS)
 
 
 def _check_overwrite(inv: Invocation) -> None:
@@ -278,104 +165,64 @@ def _check_overwrite(inv: Invocation) -> None:
         raise CommandFailed("Options --overwrite and --no-overwrite are mutually exclusive")
 
 
-@command("pool-build", GRP, "build a pool", "Build a given pool.",
-         pool_opt(), *_OVERWRITE_OPTS)
-def cmd_pool_build(ctl: Ctl, inv: Invocation) -> bool:
-    pool = ctl.pool(inv)
-    name = pool.name()
-    try:
-        pool.build(build_flags(ctl, inv))
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to build pool {name}", err) from err
-    ctl.print_extra(f"Pool {name} built\n")
-    return True
+def _start(ctl: Ctl, inv: Invocation, pool) -> None:
+    _check_overwrite(inv)
+    pool.create(create_flags(ctl, inv))
 
 
-def _pool_from_file(verb: str, help: str, description: str, method: str, *extra: Opt) -> None:
-    """pool-create / pool-define: a pool from an XML file."""
+POOL.action("pool-start", "start a (previously defined) inactive pool",
+            "Start a pool.", _start, "start", "started",
+            flag("build", "build the pool as normal"), *_OVERWRITE_OPTS)
+POOL.action("pool-destroy", "destroy (stop) a pool",
+            "Forcefully stop a given pool. Raw data in the pool is untouched",
+            lambda ctl, inv, pool: pool.destroy(), "destroy", "destroyed")
+POOL.action("pool-undefine", "undefine an inactive pool",
+            "Undefine the configuration for an inactive pool.",
+            lambda ctl, inv, pool: pool.undefine(), "undefine", "has been undefined")
+POOL.action("pool-build", "build a pool", "Build a given pool.",
+            lambda ctl, inv, pool: pool.build(build_flags(ctl, inv)), "build", "built",
+            *_OVERWRITE_OPTS)
+POOL.action("pool-delete", "delete a pool", "Delete a given pool.",
+            lambda ctl, inv, pool: pool.delete(0), "delete", "deleted")
+POOL.action("pool-refresh", "refresh a pool", "Refresh a given pool.",
+            lambda ctl, inv, pool: pool.refresh(0), "refresh", "refreshed")
+
+def _pool_from_args(verb: str, description: str, call: XmlCall, *extra: Opt) -> None:
+    """pool-define-as / pool-create-as: the <pool> document :func:`pool_xml` builds,
+    printed with --print-xml, else defined / created by ``call(ctl, inv, xml)``."""
     def handler(ctl: Ctl, inv: Invocation) -> bool:
-        lv = ctl.binding
         _check_overwrite(inv)
-        path = inv.get("file")
-        xml = read_file(path)
-        if method == "storagePoolCreateXML":
-            flags = create_flags(ctl, inv)
-        else:
-            flags = lv.VIR_STORAGE_POOL_DEFINE_VALIDATE if inv.has("validate") else 0
-        try:
-            pool = getattr(ctl.conn, method)(xml, flags)
-        except lv.libvirtError as err:
-            raise CommandFailed(f"Failed to {verb} pool from {path}", err) from err
-        ctl.print_extra(f"Pool {pool.name()} {verb}d from {path}\n")
+        xml = pool_xml(inv)
+        if inv.has("print-xml"):
+            ctl.print(xml)
+            return True
+        pool = ctl.call(f"Failed to {verb} pool {inv.get('name')}", call, ctl, inv, xml)
+        ctl.print_extra(f"Pool {pool.name()} {verb}d\n")
         return True
-    command(f"pool-{verb}", GRP, help, description,
-            Opt("file", DATA, "file containing an XML pool description", required=True),
-            *extra)(handler)
+    command(f"pool-{verb}-as", GRP, f"{verb} a pool from a set of args", description,
+            Opt("name", DATA, "name of the pool", required=True),
+            Opt("type", DATA, "type of the pool", required=True),
+            flag("print-xml", "print XML document, but don't define/create"),
+            *[Opt(name, STRING, _SOURCE_HELP.get(name, f"{name} for underlying storage"))
+              for name in _SOURCE_OPTS], *extra)(handler)
 
 
-_pool_from_file("create", "create a pool from an XML file", "Create a pool.",
-                "storagePoolCreateXML", flag("build", "build the pool as normal"),
-                *_OVERWRITE_OPTS)
-_pool_from_file("define", "define an inactive persistent storage pool or modify an existing "
-                "persistent one from an XML file", "Define or modify a persistent storage pool.",
-                "storagePoolDefineXML", flag("validate", "validate the XML against the schema"))
+_pool_from_args("define", "Define a pool.",
+                lambda ctl, inv, xml: ctl.conn.storagePoolDefineXML(xml, 0))
+_pool_from_args("create", "Create a pool.",
+                lambda ctl, inv, xml: ctl.conn.storagePoolCreateXML(xml, create_flags(ctl, inv)),
+                flag("build", "build the pool as normal"), *_OVERWRITE_OPTS)
+
+POOL.from_file("create", "create a pool from an XML file", "Create a pool.",
+               lambda ctl, inv, xml: ctl.conn.storagePoolCreateXML(xml, create_flags(ctl, inv)),
+               flag("build", "build the pool as normal"), *_OVERWRITE_OPTS,
+               check=_check_overwrite)
+POOL.from_file("define", "define an inactive persistent storage pool or modify an existing "
+               "persistent one from an XML file", "Define or modify a persistent storage pool.",
+               lambda ctl, inv, xml: ctl.conn.storagePoolDefineXML(xml, option_flags(
+                   ctl, inv, "VIR_STORAGE_POOL_DEFINE_", (("validate", "VALIDATE"),))),
+               flag("validate", "validate the XML against the schema"))
 
 
-def _pool_simple(name: str, help: str, description: str, call, fail_verb: str,
-                 done: str) -> None:
-    def handler(ctl: Ctl, inv: Invocation) -> bool:
-        pool = ctl.pool(inv)
-        pname = pool.name()
-        try:
-            call(pool)
-        except ctl.binding.libvirtError as err:
-            raise CommandFailed(f"Failed to {fail_verb} pool {pname}", err) from err
-        ctl.print_extra(f"Pool {pname} {done}\n")
-        return True
-    command(name, GRP, help, description, pool_opt())(handler)
-
-
-_pool_simple("pool-delete", "delete a pool", "Delete a given pool.",
-             lambda p: p.delete(0), "delete", "deleted")
-_pool_simple("pool-refresh", "refresh a pool", "Refresh a given pool.",
-             lambda p: p.refresh(0), "refresh", "refreshed")
-
-
-@command("pool-autostart", GRP, "autostart a pool",
-         "Configure a pool to be automatically started at boot.",
-         pool_opt(), flag("disable", "disable autostarting"))
-def cmd_pool_autostart(ctl: Ctl, inv: Invocation) -> bool:
-    pool = ctl.pool(inv)
-    name = pool.name()
-    enable = not inv.has("disable")
-    verb = "mark" if enable else "unmark"
-    try:
-        pool.setAutostart(1 if enable else 0)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"failed to {verb} pool {name} as autostarted", err) from err
-    ctl.print_extra(f"Pool {name} {verb}ed as autostarted\n")
-    return True
-
-
-@command("pool-uuid", GRP, "convert a pool name to pool UUID", "", pool_opt())
-def cmd_pool_uuid(ctl: Ctl, inv: Invocation) -> bool:
-    text = inv.get("pool")
-    try:
-        pool = ctl.conn.storagePoolLookupByName(text)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"failed to get pool '{text}'", err) from err
-    ctl.print(pool.UUIDString() + "\n")
-    return True
-
-
-@command("pool-name", GRP, "convert a pool UUID to pool name", "", pool_opt())
-def cmd_pool_name(ctl: Ctl, inv: Invocation) -> bool:
-    text = inv.get("pool")
-    if not UUID_RE.match(text):
-        raise CommandFailed(f"failed to get pool '{text}'")
-    try:
-        pool = ctl.conn.storagePoolLookupByUUIDString(text)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"failed to get pool '{text}'", err) from err
-    ctl.print(pool.name() + "\n")
-    return True
+POOL.autostart_command()
+POOL.name_uuid_commands("pool name or uuid", "pool name or uuid")

@@ -35,13 +35,8 @@ def run_invocations(ctl: Ctl, invocations: list[Invocation]) -> bool:
     """Run commands in order; the result is the last command's."""
     ok = True
     for inv in invocations:
-        if inv.cmd.needs_connection and ctl.conn is None:
-            try:
-                ctl.connect()
-            except ctl.binding.libvirtError as err:
-                ctl.error("failed to connect to the hypervisor")
-                ctl.error(err.get_error_message())
-                return False
+        if inv.cmd.needs_connection and ctl.conn is None and not ctl.connect_or_report():
+            return False
         started = time.perf_counter()
         try:
             ok = bool(inv.cmd.handler(ctl, inv))

@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 from pyvirt.cli.command import ARGV, STRING, Opt, command, domain_opt, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.flags import option_flags
 from pyvirt.cli.parser import Invocation
 from pyvirt.cli.table import format_table, format_tree
 
@@ -36,7 +37,6 @@ def escape(text: str) -> str:
          Opt("diskspec", ARGV, "disk attributes: disk[,snapshot=type][,driver=type]"
              "[,stype=type][,file=name]", shown_named=True))
 def cmd_snapshot_create_as(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
     dom = ctl.domain(inv)
     xml = ["<domainsnapshot>\n"]
     if inv.has("name"):
@@ -64,13 +64,11 @@ def cmd_snapshot_create_as(ctl: Ctl, inv: Invocation) -> bool:
     if inv.has("print-xml"):
         ctl.print(f"{text}\n")
         return True
-    flags = 0
-    for opt, const in (("no-metadata", "NO_METADATA"), ("halt", "HALT"),
-                       ("disk-only", "DISK_ONLY"), ("reuse-external", "REUSE_EXT"),
-                       ("quiesce", "QUIESCE"), ("atomic", "ATOMIC"), ("live", "LIVE"),
-                       ("validate", "VALIDATE")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_SNAPSHOT_CREATE_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_SNAPSHOT_CREATE_",
+                         (("no-metadata", "NO_METADATA"), ("halt", "HALT"),
+                          ("disk-only", "DISK_ONLY"), ("reuse-external", "REUSE_EXT"),
+                          ("quiesce", "QUIESCE"), ("atomic", "ATOMIC"), ("live", "LIVE"),
+                          ("validate", "VALIDATE")))
     snap = dom.snapshotCreateXML(text, flags)
     kind = "Disk-only snapshot" if inv.has("disk-only") else "Domain snapshot"
     ctl.print_extra(f"{kind} {snap.getName()} created")
@@ -123,14 +121,12 @@ def cmd_snapshot_list(ctl: Ctl, inv: Invocation) -> bool:
         if inv.has(a) and inv.has(b):
             raise CommandFailed(f"Options --{a} and --{b} are mutually exclusive")
     dom = ctl.domain(inv)
-    flags = 0
-    for opt, const in (("roots", "ROOTS"), ("leaves", "LEAVES"), ("no-leaves", "NO_LEAVES"),
-                       ("metadata", "METADATA"), ("no-metadata", "NO_METADATA"),
-                       ("inactive", "INACTIVE"), ("active", "ACTIVE"),
-                       ("disk-only", "DISK_ONLY"), ("internal", "INTERNAL"),
-                       ("external", "EXTERNAL"), ("topological", "TOPOLOGICAL")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_SNAPSHOT_LIST_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_SNAPSHOT_LIST_",
+                         (("roots", "ROOTS"), ("leaves", "LEAVES"), ("no-leaves", "NO_LEAVES"),
+                          ("metadata", "METADATA"), ("no-metadata", "NO_METADATA"),
+                          ("inactive", "INACTIVE"), ("active", "ACTIVE"),
+                          ("disk-only", "DISK_ONLY"), ("internal", "INTERNAL"),
+                          ("external", "EXTERNAL"), ("topological", "TOPOLOGICAL")))
     if inv.has("from") or inv.has("current"):
         start = _snapshot(ctl, inv, dom, "from")
         if inv.has("descendants") or inv.has("tree"):
@@ -168,14 +164,11 @@ def cmd_snapshot_list(ctl: Ctl, inv: Invocation) -> bool:
          flag("force", "try harder on risky reverts"),
          flag("reset-nvram", "re-initialize NVRAM from its pristine template"))
 def cmd_snapshot_revert(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
     dom = ctl.domain(inv)
     snap = _snapshot(ctl, inv, dom)
-    flags = 0
-    for opt, const in (("running", "RUNNING"), ("paused", "PAUSED"), ("force", "FORCE"),
-                       ("reset-nvram", "RESET_NVRAM")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_SNAPSHOT_REVERT_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_SNAPSHOT_REVERT_",
+                         (("running", "RUNNING"), ("paused", "PAUSED"), ("force", "FORCE"),
+                          ("reset-nvram", "RESET_NVRAM")))
     dom.revertToSnapshot(snap, flags)
     ctl.print_extra(f"Domain snapshot {snap.getName()} reverted\n")
     return True
@@ -190,19 +183,13 @@ def cmd_snapshot_revert(ctl: Ctl, inv: Invocation) -> bool:
          flag("children-only", "delete children but not snapshot"),
          flag("metadata", "delete only libvirt metadata, leaving snapshot contents behind"))
 def cmd_snapshot_delete(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
     dom = ctl.domain(inv)
     snap = _snapshot(ctl, inv, dom)
-    flags = 0
-    for opt, const in (("children", "CHILDREN"), ("children-only", "CHILDREN_ONLY"),
-                       ("metadata", "METADATA_ONLY")):
-        if inv.has(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_SNAPSHOT_DELETE_{const}")
+    flags = option_flags(ctl, inv, "VIR_DOMAIN_SNAPSHOT_DELETE_",
+                         (("children", "CHILDREN"), ("children-only", "CHILDREN_ONLY"),
+                          ("metadata", "METADATA_ONLY")))
     name = snap.getName()
-    try:
-        snap.delete(flags)
-    except lv.libvirtError as err:
-        raise CommandFailed(f"Failed to delete snapshot {name}", err) from err
+    ctl.call(f"Failed to delete snapshot {name}", snap.delete, flags)
     if inv.has("children-only"):
         ctl.print_extra(f"Domain snapshot {name} children deleted\n")
     else:

@@ -58,6 +58,16 @@ def format_tree(names: Sequence[str], parent_of: Callable[[int], str | None]) ->
     return "".join(out)
 
 
+def yes_no(value: bool) -> str:
+    """virsh's ``yes`` / ``no`` for a boolean field."""
+    return "yes" if value else "no"
+
+
+def format_info(rows: Sequence[tuple[str, object]]) -> str:
+    """The ``*-info`` layout: each label padded to 15 columns, a space, the value."""
+    return "".join(f"{label:<15} {value}\n" for label, value in rows)
+
+
 def pretty_capacity(value: int) -> str:
     """vshPrettyCapacity: ``0.00 B``, ``10.00 MiB``, ``100.00 GiB``."""
     units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]

@@ -8,7 +8,10 @@ from typing import Any
 from pyvirt.cli.command import (ARGV, CONFIG_LIVE_CURRENT, NUMBER, STRING, Opt, command,
                                 domain_opt, flag)
 from pyvirt.cli.ctl import CommandFailed, Ctl
+from pyvirt.cli.flags import affect_flags
 from pyvirt.cli.parser import Invocation
+from pyvirt.cli.table import yes_no
+from pyvirt.cli.units import SCALES
 
 GRP = "domain"
 
@@ -30,17 +33,11 @@ _TYPE_WORDS = {"int": "int", "uint": "unsigned int", "llong": "long long",
 _INT_RANGES = {"int": (-2**31, 2**31 - 1), "uint": (0, 2**32 - 1),
                "llong": (-2**63, 2**63 - 1), "ullong": (0, 2**64 - 1)}
 
-#: virScaleInteger's suffixes (lower-cased) and their multipliers
-_SCALES = {"b": 1, "bytes": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2,
-           "mib": 1024**2, "mb": 1000**2, "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
-           "t": 1024**4, "tib": 1024**4, "tb": 1000**4, "p": 1024**5, "pib": 1024**5,
-           "pb": 1000**5, "e": 1024**6, "eib": 1024**6, "eb": 1000**6}
-
 
 def typed_value(value: Any) -> str:
     """vshGetTypedParamValue: how virsh prints one typed parameter's value."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return yes_no(value)
     if isinstance(value, float):
         return f"{value:f}"
     return str(value)
@@ -54,20 +51,6 @@ def param_lines(params: dict[str, Any], unlimited: bool = False) -> str:
             and not isinstance(value, bool) else typed_value(value)
         out.append(f"{name:<15}: {shown}\n")
     return "".join(out)
-
-
-def _affect_flags(ctl: Ctl, inv: Invocation) -> int:
-    """--current excludes --live and --config (checked before the domain lookup)."""
-    lv = ctl.binding
-    for other in ("live", "config"):
-        if inv.has("current") and inv.has(other):
-            raise CommandFailed(f"Options --current and --{other} are mutually exclusive")
-    flags = 0
-    if inv.has("config"):
-        flags |= lv.VIR_DOMAIN_AFFECT_CONFIG
-    if inv.has("live"):
-        flags |= lv.VIR_DOMAIN_AFFECT_LIVE
-    return flags
 
 
 class _Message(Exception):
@@ -151,7 +134,7 @@ def scheduler_updates(inv: Invocation, params: dict[str, Any]) -> dict[str, Any]
          Opt("set", ARGV, "parameter=value", shown_named=True))
 def cmd_schedinfo(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    flags = _affect_flags(ctl, inv)
+    flags = affect_flags(ctl, inv)
     by_flags = bool(flags) or inv.has("current")
     query_flags = 0 if inv.has("live") and inv.has("config") else flags
     dom = ctl.domain(inv)
@@ -199,7 +182,7 @@ def memtune_size(text: str) -> int:
     if number < 0:
         return MEMORY_PARAM_UNLIMITED
     suffix = match.group(2).lower()
-    scale = 1024 if suffix == "" else _SCALES.get(suffix)
+    scale = 1024 if suffix == "" else SCALES.get(suffix)
     if scale is None or number * scale > _LLONG_MAX:
         raise ValueError(text)
     return -(-number * scale // 1024)
@@ -222,7 +205,7 @@ _MEMTUNE_FIELDS = (("hard-limit", "hard_limit"), ("soft-limit", "soft_limit"),
          *CONFIG_LIVE_CURRENT)
 def cmd_memtune(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    flags = _affect_flags(ctl, inv)
+    flags = affect_flags(ctl, inv)
     dom = ctl.domain(inv)
     updates: dict[str, int] = {}
     for option, name in _MEMTUNE_FIELDS:
@@ -289,7 +272,7 @@ def option_int(inv: Invocation, option: str) -> int | None:
          *CONFIG_LIVE_CURRENT)
 def cmd_blkiotune(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    flags = _affect_flags(ctl, inv)
+    flags = affect_flags(ctl, inv)
     dom = ctl.domain(inv)
     updates: dict[str, Any] = {}
     weight = option_int(inv, "weight")

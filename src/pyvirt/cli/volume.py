@@ -11,9 +11,11 @@ from lxml import etree
 from pyvirt.cli.command import DATA, STRING, Opt, command, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
 from pyvirt.cli.files import read_file
+from pyvirt.cli.flags import option_flags
 from pyvirt.cli.parser import Invocation
-from pyvirt.cli.table import format_table, pretty_capacity
-from pyvirt.cli.xpath import select
+from pyvirt.cli.units import SCALES
+from pyvirt.cli.table import format_info, format_table, pretty_capacity
+from pyvirt.cli.xpath import XPATH_OPTS, select_opts
 
 GRP = "volume"
 VOL_TYPES = ["file", "block", "dir", "network", "netdir", "ploop"]
@@ -33,10 +35,8 @@ def _type_word(kind: int) -> str:
          flag("details", "display extended details for volumes"))
 def cmd_vol_list(ctl: Ctl, inv: Invocation) -> bool:
     pool = ctl.pool(inv)
-    try:
-        vols = sorted(pool.listAllVolumes(0), key=lambda v: v.name())
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed("Failed to list volumes", err) from err
+    vols = sorted(ctl.call("Failed to list volumes", pool.listAllVolumes, 0),
+                  key=lambda v: v.name())
     if inv.has("details"):
         rows = []
         for vol in vols:
@@ -66,33 +66,24 @@ def cmd_vol_info(ctl: Ctl, inv: Invocation) -> bool:
     rows = [("Name:", vol.name()), ("Type:", _type_word(kind)),
             ("Capacity:", size(capacity)),
             ("Physical:" if inv.has("physical") else "Allocation:", size(allocation))]
-    ctl.print("".join(f"{label:<15} {value}\n" for label, value in rows))
+    ctl.print(format_info(rows))
     return True
 
 
 @command("vol-dumpxml", GRP, "vol information in XML",
          "Output the vol information as an XML dump to stdout.",
-         *vol_opts(),
-         Opt("xpath", STRING, "xpath expression to filter the XML document", positional=False),
-         flag("wrap", "wrap xpath results in an common root element"))
+         *vol_opts(), *XPATH_OPTS)
 def cmd_vol_dumpxml(ctl: Ctl, inv: Invocation) -> bool:
-    xml = ctl.volume(inv).XMLDesc(0)
-    ctl.print(select(xml, inv.get("xpath"), inv.has("wrap")))
+    ctl.print(select_opts(ctl.volume(inv).XMLDesc(0), inv))
     return True
-
-
-_UNITS = {"": 1, "b": 1, "bytes": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2,
-          "mib": 1024**2, "mb": 1000**2, "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
-          "t": 1024**4, "tib": 1024**4, "tb": 1000**4, "p": 1024**5, "pib": 1024**5,
-          "pb": 1000**5, "e": 1024**6, "eib": 1024**6, "eb": 1000**6}
 
 
 def volume_size(text: str) -> int:
     """A scaled size in bytes (default unit bytes), or virsh's ``Malformed size``."""
     match = re.fullmatch(r"(\d+)([A-Za-z]*)", text)
-    if not match or match.group(2).lower() not in _UNITS:
+    if not match or match.group(2).lower() not in SCALES:
         raise CommandFailed(f"Malformed size {text}")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    return int(match.group(1)) * SCALES[match.group(2).lower()]
 
 
 def volume_xml(inv: Invocation) -> str:
@@ -128,10 +119,7 @@ def cmd_vol_create_as(ctl: Ctl, inv: Invocation) -> bool:
         return True
     flags = (ctl.binding.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA
              if inv.has("prealloc-metadata") else 0)
-    try:
-        pool.createXML(xml, flags)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to create vol {inv.get('name')}", err) from err
+    ctl.call(f"Failed to create vol {inv.get('name')}", pool.createXML, xml, flags)
     ctl.print_extra(f"Vol {inv.get('name')} created\n")
     return True
 
@@ -145,44 +133,15 @@ def cmd_vol_delete(ctl: Ctl, inv: Invocation) -> bool:
     name = inv.get("vol")
     flags = (ctl.binding.VIR_STORAGE_VOL_DELETE_WITH_SNAPSHOTS
              if inv.has("delete-snapshots") else 0)
-    try:
-        vol.delete(flags)
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to delete vol {name}", err) from err
+    ctl.call(f"Failed to delete vol {name}", vol.delete, flags)
     ctl.print_extra(f"Vol {name} deleted\n")
     return True
 
 
-def find_volume(ctl: Ctl, inv: Invocation, opt: str = "vol", pool_opt: str | None = "pool"):
-    """virshCommandOptVol: by name in the pool named by ``pool_opt``, else by key,
-    else by path; the hint names ``pool_opt`` when it was not given."""
-    text = inv.get(opt)
-    lv = ctl.binding
-    pool = ctl.pool(inv, pool_opt) if pool_opt and inv.has(pool_opt) else None
-    tries = []
-    if pool is not None:
-        tries.append(lambda: pool.storageVolLookupByName(text))
-    tries += [lambda: ctl.conn.storageVolLookupByKey(text),
-              lambda: ctl.conn.storageVolLookupByPath(text)]
-    last: Exception | None = None
-    for attempt in tries:
-        try:
-            return attempt()
-        except lv.libvirtError as err:
-            last = err
-    hint = f", specifying --{pool_opt} might help" if pool_opt and pool is None else ""
-    raise CommandFailed(f"failed to get vol '{text}'{hint}", last)
-
-
 def _create_flags(ctl: Ctl, inv: Invocation) -> int:
-    lv = ctl.binding
-    flags = 0
-    for opt, const in (("prealloc-metadata", "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA"),
-                       ("reflink", "VIR_STORAGE_VOL_CREATE_REFLINK"),
-                       ("validate", "VIR_STORAGE_VOL_CREATE_VALIDATE")):
-        if inv.has(opt):
-            flags |= getattr(lv, const)
-    return flags
+    return option_flags(ctl, inv, "VIR_STORAGE_VOL_CREATE_",
+                        (("prealloc-metadata", "PREALLOC_METADATA"), ("reflink", "REFLINK"),
+                         ("validate", "VALIDATE")))
 
 
 _PREALLOC = flag("prealloc-metadata", "preallocate metadata (for qcow2 instead of full "
@@ -199,10 +158,8 @@ def cmd_vol_create(ctl: Ctl, inv: Invocation) -> bool:
     pool = ctl.pool(inv)
     path = inv.get("file")
     xml = read_file(path)
-    try:
-        vol = pool.createXML(xml, _create_flags(ctl, inv))
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to create vol from {path}", err) from err
+    vol = ctl.call(f"Failed to create vol from {path}", pool.createXML, xml,
+                   _create_flags(ctl, inv))
     ctl.print_extra(f"Vol {vol.name()} created from {path}\n")
     return True
 
@@ -217,12 +174,10 @@ def cmd_vol_create(ctl: Ctl, inv: Invocation) -> bool:
 def cmd_vol_create_from(ctl: Ctl, inv: Invocation) -> bool:
     pool = ctl.pool(inv)
     path = inv.get("file")
-    source = find_volume(ctl, inv, "vol", "inputpool")
+    source = ctl.volume(inv, "vol", "inputpool")
     xml = read_file(path)
-    try:
-        vol = pool.createXMLFrom(xml, source, _create_flags(ctl, inv))
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(f"Failed to create vol from {path}", err) from err
+    vol = ctl.call(f"Failed to create vol from {path}", pool.createXMLFrom, xml, source,
+                   _create_flags(ctl, inv))
     ctl.print_extra(f"Vol {vol.name()} created from input vol {source.name()}\n")
     return True
 
@@ -246,21 +201,15 @@ def clone_xml(xml: str, name: str) -> str:
          _PREALLOC, _REFLINK,
          flag("print-xml", "print XML document rather than clone the volume"))
 def cmd_vol_clone(ctl: Ctl, inv: Invocation) -> bool:
-    lv = ctl.binding
-    source = find_volume(ctl, inv)
-    try:
-        pool = source.storagePoolLookupByVolume()
-    except lv.libvirtError as err:
-        raise CommandFailed("failed to get parent pool", err) from err
+    source = ctl.volume(inv)
+    pool = ctl.call("failed to get parent pool", source.storagePoolLookupByVolume)
     newname = inv.get("newname")
     xml = clone_xml(source.XMLDesc(0), newname)
     if inv.has("print-xml"):
         ctl.print(xml)
         return True
-    try:
-        pool.createXMLFrom(xml, source, _create_flags(ctl, inv))
-    except lv.libvirtError as err:
-        raise CommandFailed(f"Failed to clone vol from {source.name()}", err) from err
+    ctl.call(f"Failed to clone vol from {source.name()}", pool.createXMLFrom, xml, source,
+             _create_flags(ctl, inv))
     ctl.print_extra(f"Vol {newname} cloned from {source.name()}\n")
     return True
 
@@ -277,14 +226,9 @@ def cmd_vol_clone(ctl: Ctl, inv: Invocation) -> bool:
          flag("shrink", "allow the resize to shrink the volume"))
 def cmd_vol_resize(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    vol = find_volume(ctl, inv)
-    flags = 0
-    if inv.has("allocate"):
-        flags |= lv.VIR_STORAGE_VOL_RESIZE_ALLOCATE
-    if inv.has("delta"):
-        flags |= lv.VIR_STORAGE_VOL_RESIZE_DELTA
-    if inv.has("shrink"):
-        flags |= lv.VIR_STORAGE_VOL_RESIZE_SHRINK
+    vol = ctl.volume(inv)
+    flags = option_flags(ctl, inv, "VIR_STORAGE_VOL_RESIZE_",
+                         (("allocate", "ALLOCATE"), ("delta", "DELTA"), ("shrink", "SHRINK")))
     text = inv.get("capacity").lstrip(" \t\n\r\v\f")
     if text.startswith("-"):
         if not inv.has("shrink"):
@@ -293,11 +237,8 @@ def cmd_vol_resize(ctl: Ctl, inv: Invocation) -> bool:
         flags |= lv.VIR_STORAGE_VOL_RESIZE_DELTA
     capacity = volume_size(text)
     how = "by" if flags & lv.VIR_STORAGE_VOL_RESIZE_DELTA else "to"
-    try:
-        vol.resize(capacity, flags)
-    except lv.libvirtError as err:
-        raise CommandFailed(f"Failed to change size of volume '{vol.name()}' {how} {text}",
-                            err) from err
+    ctl.call(f"Failed to change size of volume '{vol.name()}' {how} {text}", vol.resize,
+             capacity, flags)
     ctl.print_extra(f"Size of volume '{vol.name()}' successfully changed {how} {text}\n")
     return True
 
@@ -310,7 +251,7 @@ WIPE_ALGORITHMS = ["zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzne
          "Ensure data previously on a volume is not accessible to future reads",
          *vol_opts(), Opt("algorithm", STRING, "perform selected wiping algorithm"))
 def cmd_vol_wipe(ctl: Ctl, inv: Invocation) -> bool:
-    vol = find_volume(ctl, inv)
+    vol = ctl.volume(inv)
     name = inv.get("algorithm") or "zero"
     if name not in WIPE_ALGORITHMS:
         raise CommandFailed(f"Unsupported algorithm '{name}'")
@@ -330,7 +271,7 @@ def cmd_vol_wipe(ctl: Ctl, inv: Invocation) -> bool:
          Opt("vol", DATA, "volume name or path", required=True),
          Opt("pool", STRING, "pool name or uuid"))
 def cmd_vol_key(ctl: Ctl, inv: Invocation) -> bool:
-    ctl.print(find_volume(ctl, inv).key() + "\n")
+    ctl.print(ctl.volume(inv).key() + "\n")
     return True
 
 
@@ -338,12 +279,8 @@ def cmd_vol_key(ctl: Ctl, inv: Invocation) -> bool:
          Opt("vol", DATA, "volume name or key", required=True),
          Opt("pool", STRING, "pool name or uuid"))
 def cmd_vol_path(ctl: Ctl, inv: Invocation) -> bool:
-    vol = find_volume(ctl, inv)
-    try:
-        path = vol.path()
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed(None, err) from err
-    ctl.print(path + "\n")
+    vol = ctl.volume(inv)
+    ctl.print(ctl.call(None, vol.path) + "\n")
     return True
 
 
@@ -351,11 +288,8 @@ def cmd_vol_path(ctl: Ctl, inv: Invocation) -> bool:
          Opt("vol", DATA, "volume key or path", required=True),
          flag("uuid", "return the pool uuid rather than pool name"))
 def cmd_vol_pool(ctl: Ctl, inv: Invocation) -> bool:
-    vol = find_volume(ctl, inv, pool_opt=None)
-    try:
-        pool = vol.storagePoolLookupByVolume()
-    except ctl.binding.libvirtError as err:
-        raise CommandFailed("failed to get parent pool", err) from err
+    vol = ctl.volume(inv, pool_opt=None)
+    pool = ctl.call("failed to get parent pool", vol.storagePoolLookupByVolume)
     ctl.print((pool.UUIDString() if inv.has("uuid") else pool.name()) + "\n")
     return True
 
@@ -363,5 +297,5 @@ def cmd_vol_pool(ctl: Ctl, inv: Invocation) -> bool:
 @command("vol-name", GRP, "returns the volume name for a given volume key or path", "",
          Opt("vol", DATA, "volume key or path", required=True))
 def cmd_vol_name(ctl: Ctl, inv: Invocation) -> bool:
-    ctl.print(find_volume(ctl, inv, pool_opt=None).name() + "\n")
+    ctl.print(ctl.volume(inv, pool_opt=None).name() + "\n")
     return True

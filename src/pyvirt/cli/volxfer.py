@@ -12,12 +12,11 @@ from __future__ import annotations
 import errno
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 from pyvirt.cli.command import DATA, NUMBER, STRING, Opt, command, flag
 from pyvirt.cli.ctl import CommandFailed, Ctl
 from pyvirt.cli.parser import Invocation
-from pyvirt.cli.volume import find_volume
 
 GRP = "volume"
 CHUNK = 256 * 1024
@@ -85,6 +84,13 @@ def _transfer_opts(where: str) -> tuple[Opt, ...]:
             flag("sparse", "preserve sparseness of volume"))
 
 
+def _transfer_target(ctl: Ctl, inv: Invocation) -> tuple[Any, int, int, str]:
+    """(volume, offset, length, local file) from the transfer options, in virsh's order."""
+    offset = _number(inv, "offset")
+    length = _number(inv, "length", wrap=True)
+    return ctl.volume(inv), offset, length, inv.get("file")
+
+
 def _data_end(fd: int) -> tuple[bool, int]:
     """(in data, bytes until the section ends) at fd's position, as virsh's
     virshStreamInData does with SEEK_DATA / SEEK_HOLE."""
@@ -109,10 +115,8 @@ def _data_end(fd: int) -> tuple[bool, int]:
          "Upload file contents to a volume", *_transfer_opts("upload to"))
 def cmd_vol_upload(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    offset = _number(inv, "offset")
-    length = _number(inv, "length", wrap=True)
-    vol = find_volume(ctl, inv)
-    name, path = vol.name(), inv.get("file")
+    vol, offset, length, path = _transfer_target(ctl, inv)
+    name = vol.name()
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as err:
@@ -140,29 +144,31 @@ def cmd_vol_upload(ctl: Ctl, inv: Invocation) -> bool:
         def in_data(_st: Any, _fd: int) -> tuple[bool, int]:
             return _data_end(fd)
 
-        try:
+        def send() -> None:
             if sparse:
                 stream.sparseSendAll(read, in_data, skip, fd)
             else:
                 stream.sendAll(read, fd)
-        except lv.libvirtError as err:
-            _abort(stream, lv)
-            raise CommandFailed(f"cannot send data to volume {name}", err) from err
-        try:
-            stream.finish()
-        except lv.libvirtError as err:
-            raise CommandFailed(f"cannot close volume {name}", err) from err
+        _run_stream(ctl, stream, send, f"cannot send data to volume {name}", name)
         progress.end()
     finally:
         os.close(fd)
     return True
 
 
-def _abort(stream: Any, lv: Any) -> None:
+def _run_stream(ctl: Ctl, stream: Any, transfer: Callable[[], None], failure: str,
+                name: str) -> None:
+    """Move the data with ``transfer``; abort the stream if that fails, else finish it."""
+    lv = ctl.binding
     try:
-        stream.abort()
-    except lv.libvirtError:
-        pass
+        transfer()
+    except lv.libvirtError as err:
+        try:
+            stream.abort()
+        except lv.libvirtError:
+            pass
+        raise CommandFailed(failure, err) from err
+    ctl.call(f"cannot close volume {name}", stream.finish)
 
 
 class _SparseSink:
@@ -196,10 +202,8 @@ class _SparseSink:
          "Download volume contents to a file", *_transfer_opts("download from"))
 def cmd_vol_download(ctl: Ctl, inv: Invocation) -> bool:
     lv = ctl.binding
-    offset = _number(inv, "offset")
-    length = _number(inv, "length", wrap=True)
-    vol = find_volume(ctl, inv)
-    name, path = vol.name(), inv.get("file")
+    vol, offset, length, path = _transfer_target(ctl, inv)
+    name = vol.name()
     created = False
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -224,7 +228,8 @@ def cmd_vol_download(ctl: Ctl, inv: Invocation) -> bool:
         except lv.libvirtError as err:
             raise CommandFailed(f"cannot download from volume {name}", err) from err
         sink = _SparseSink(fd, progress)
-        try:
+
+        def receive() -> None:
             if flags:
                 stream.sparseRecvAll(sink.write, sink.hole, fd)
             elif inv.has("sparse"):
@@ -232,13 +237,7 @@ def cmd_vol_download(ctl: Ctl, inv: Invocation) -> bool:
                 sink.close_at_end()
             else:
                 stream.recvAll(_plain_writer(fd, progress), fd)
-        except lv.libvirtError as err:
-            _abort(stream, lv)
-            raise CommandFailed(f"cannot receive data from volume {name}", err) from err
-        try:
-            stream.finish()
-        except lv.libvirtError as err:
-            raise CommandFailed(f"cannot close volume {name}", err) from err
+        _run_stream(ctl, stream, receive, f"cannot receive data from volume {name}", name)
         progress.end()
         ok = True
     finally:

@@ -6,7 +6,18 @@ import copy
 
 from lxml import etree
 
+from pyvirt.cli.command import STRING, Opt, flag
 from pyvirt.cli.ctl import CommandFailed
+
+# The options every *dumpxml command ends with.
+XPATH_OPTS = (Opt("xpath", STRING, "xpath expression to filter the XML document",
+                  positional=False),
+              flag("wrap", "wrap xpath results in an common root element"))
+
+
+def select_opts(xml: str, inv) -> str:
+    """:func:`select` with the command's own --xpath / --wrap."""
+    return select(xml, inv.get("xpath"), inv.has("wrap"))
 
 
 def select(xml: str, expression: str | None, wrap: bool) -> str:

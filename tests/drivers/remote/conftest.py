@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 
 from pyvirt.api._registry import load_drivers
-from pyvirt.daemon.config import DaemonConfig
-from pyvirt.daemon.thread import DaemonThread
 from pyvirt.drivers import base
 from pyvirt.drivers.base import (DomainRef, DriverConnection, HypervisorConnection,
                                  StorageConnection, StoragePoolRef, StorageVolRef)
@@ -28,23 +26,6 @@ def remote_registered():
     yield
     if not before:
         base._REGISTRY[:] = [d for d in base._REGISTRY if d.name != "remote"]
-
-
-@pytest.fixture
-def make_daemon(tmp_path):
-    started: list[DaemonThread] = []
-
-    def make(**settings: Any) -> DaemonThread:
-        values = dict(unix_sock_dir=str(tmp_path / "run"), listen_tcp=True, listen_tls=False,
-                      listen_addr="127.0.0.1", tcp_port=0, auth_tcp="none")
-        values.update(settings)
-        running = DaemonThread(DaemonConfig(**values)).start()
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
 
 
 @pytest.fixture
