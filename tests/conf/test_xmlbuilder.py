@@ -214,3 +214,21 @@ def test_each_thread_parses_with_its_own_parser_and_errors_do_not_leak() -> None
         results = list(pool.map(parse_many, range(4)))
     for seen in results:
         assert seen == ["1" if r % 3 == 0 else str(r) for r in range(200)]
+
+
+def test_finding_unknown_parts_leaves_no_reference_cycles() -> None:
+    import gc
+
+    from pyvirt.conf.domain import DomainDef
+
+    xml = ("<domain type='test'><name>a</name><memory>8192</memory><frob x='1'/>"
+           "<os><type>hvm</type><odd/></os><devices><disk type='file' bogus='1'>"
+           "<source file='/x.img'/><target dev='vda'/></disk></devices></domain>")
+    gc.collect()
+    gc.disable()
+    try:
+        parts = DomainDef.from_xml(xml).unknown_parts()
+        assert len(parts) == 3
+        assert gc.collect() == 0            # nothing was left for the collector
+    finally:
+        gc.enable()

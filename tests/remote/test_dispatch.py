@@ -417,3 +417,12 @@ def test_empty_params_array_is_libvirts_null_check(call):
         call("DOMAIN_SET_SCHEDULER_PARAMETERS", dom=dom, params=[])
     assert err.value.err[:3] == (
         8, 20, "params in virDomainSetSchedulerParameters must not be NULL")
+
+
+def test_a_closed_session_drops_its_event_sender():
+    sent = []
+    session = Session(send_event=lambda proc, body: sent.append(proc))
+    session.send_event(1, b"")
+    session.close()
+    session.send_event(2, b"")               # after the close: goes nowhere
+    assert sent == [1]

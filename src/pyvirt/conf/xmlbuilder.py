@@ -468,38 +468,44 @@ class XMLBuilder:
 
     def _walk_unknown(self, prefix: tuple[str, ...],
                       report: Callable[[str, etree._Element, str | None], None]) -> None:
-        def where(rel: tuple[str, ...], node: etree._Element) -> str:
-            names = list(prefix)
-            chain = []
-            walk = node
-            for _ in rel:
-                chain.append(_display_tag(walk))
-                walk = walk.getparent()
-            return "/".join(names + chain[::-1]) or _display_tag(self.node)
+        # methods, not nested functions: a recursive closure is a reference cycle,
+        # garbage the cyclic collector had to find after every parsed document
+        self._visit_unknown(self.node, self._coverage_tree(), (), prefix, report)
 
-        def visit(node: etree._Element, cover: _Coverage, rel: tuple[str, ...]) -> None:
-            if cover.opaque:
-                return
-            if node.attrib:
-                for name in node.attrib:
-                    key = _attr_key(node, name)
-                    if key not in cover.attrs and not self._attr_is_namespace_decl(key):
-                        report(f"attribute '{key}' of <{where(rel, node)}>", node, name)
-            for child in node:
-                tag = child.tag
-                if not isinstance(tag, str):  # comments and processing instructions
-                    continue
-                model = cover.models.get(tag)
-                if model is not None:
-                    model(node=child)._walk_unknown(prefix + rel + (tag,), report)
-                    continue
-                inner = cover.elements.get(tag)
-                if inner is not None:
-                    visit(child, inner, rel + (tag,))
-                else:
-                    report(f"element <{where(rel + (tag,), child)}>", child, None)
+    def _visit_unknown(self, node: etree._Element, cover: "_Coverage", rel: tuple[str, ...],
+                       prefix: tuple[str, ...],
+                       report: Callable[[str, etree._Element, str | None], None]) -> None:
+        if cover.opaque:
+            return
+        if node.attrib:
+            for name in node.attrib:
+                key = _attr_key(node, name)
+                if key not in cover.attrs and not self._attr_is_namespace_decl(key):
+                    report(f"attribute '{key}' of <{self._where(prefix, rel, node)}>",
+                           node, name)
+        for child in node:
+            tag = child.tag
+            if not isinstance(tag, str):  # comments and processing instructions
+                continue
+            model = cover.models.get(tag)
+            if model is not None:
+                model(node=child)._walk_unknown(prefix + rel + (tag,), report)
+                continue
+            inner = cover.elements.get(tag)
+            if inner is not None:
+                self._visit_unknown(child, inner, rel + (tag,), prefix, report)
+            else:
+                report(f"element <{self._where(prefix, rel + (tag,), child)}>", child, None)
 
-        visit(self.node, self._coverage_tree(), ())
+    def _where(self, prefix: tuple[str, ...], rel: tuple[str, ...],
+               node: etree._Element) -> str:
+        """The reported path of ``node``, ``rel`` steps below this model's node."""
+        chain = []
+        walk = node
+        for _ in rel:
+            chain.append(_display_tag(walk))
+            walk = walk.getparent()
+        return "/".join(list(prefix) + chain[::-1]) or _display_tag(self.node)
 
     @staticmethod
     def _attr_is_namespace_decl(key: str) -> bool:

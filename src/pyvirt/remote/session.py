@@ -20,13 +20,17 @@ DEREGISTER = {"domain": "connect_domain_event_deregister_any",
               "storage_pool": "connect_storage_pool_event_deregister_any"}
 
 
+def _no_event(proc: int, body: bytes) -> None:
+    """A closed session's event sender: events after the close go nowhere."""
+
+
 @dataclass
 class Session:
     """What the daemon knows about one client connection."""
 
     readonly: bool = False
     secure: bool = False                    # transport is unix socket or TLS
-    send_event: Callable[[int, bytes], None] = lambda proc, body: None
+    send_event: Callable[[int, bytes], None] = _no_event
     conn: DriverConnection | None = None
     keepalive: bool = False                 # the client asked for feature 10
     close_callback: bool = False
@@ -43,6 +47,9 @@ class Session:
         with self.lock:
             conn, self.conn = self.conn, None
             callbacks, self.callbacks = self.callbacks, {}
+            # the sender is the client connection's bound method: dropping it breaks
+            # the client -> session -> client cycle (freed at once, no collector run)
+            self.send_event = _no_event
         for (family, callback_id), table in callbacks.items():
             try:
                 getattr(table, DEREGISTER[family])(callback_id)
