@@ -781,13 +781,13 @@ class ChildIndex:
         self._children = list(parent)
         self._positions = [self._ranks.get(tag, -1) for tag in self._tags]  # -1: unranked
         self._last = max(self._positions, default=-1)
+        self._first: dict[Any, etree._Element] = {}
+        for tag, child in zip(reversed(self._tags), reversed(self._children)):
+            self._first[tag] = child                # the earliest one stays
 
     def first(self, tag: str) -> etree._Element | None:
         """The first child named ``tag``, or None."""
-        try:
-            return self._children[self._tags.index(tag)]
-        except ValueError:
-            return None
+        return self._first.get(tag)
 
     def add(self, tag: str, text: str | None = None) -> etree._Element:
         """A new child ``tag`` (with ``text``), before the first sibling libvirt
@@ -802,6 +802,9 @@ class ChildIndex:
                     index = position
                     break
         self.parent.insert(index, child)
+        earlier = self._first.get(tag)
+        if earlier is None or index <= self._children.index(earlier):
+            self._first[tag] = child
         self._tags.insert(index, tag)
         self._children.insert(index, child)
         self._positions.insert(index, rank)
