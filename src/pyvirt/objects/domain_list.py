@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from typing import Callable, Iterator
 
@@ -121,14 +122,20 @@ class DomainObjList:
 
     def list(self, flags: int = 0,
              keep: Callable[[DomainObj], bool] | None = None) -> list[DomainObj]:
-        """Domains passing the ListAllDomains ``flags`` (and ``keep``), in id then name order."""
+        """Domains passing the ListAllDomains ``flags`` (and ``keep``), running ones
+        first by id, then the others by name (libvirt's listing order)."""
         with self.lock:
-            found = [d for d in self._by_uuid.values()
+            found = list(self._by_uuid.values())
+        if flags or keep is not None:
+            found = [d for d in found
                      if domain_matches(d, flags) and (keep is None or keep(d))]
-        return sorted(found, key=_list_order)
+        running, others = [], []
+        for dom in found:
+            (running if dom.active else others).append(dom)
+        running.sort(key=_BY_ID)
+        others.sort(key=_BY_NAME)     # names are unique: the order is total
+        return running + others
 
 
-def _list_order(dom: DomainObj) -> tuple[bool, int, str]:
-    """Running domains first by id, then the others by name (libvirt's listing order)."""
-    active = dom.active
-    return (not active, dom.id if active else 0, dom.name)
+_BY_ID = operator.attrgetter("id")
+_BY_NAME = operator.attrgetter("name")

@@ -502,7 +502,9 @@ def compile_struct_packer(struct_type: Struct, many: bool = False) -> Callable[.
         elif kind is FixedOpaque:
             names[f"S{index}"] = ftype.size
             lines += [f"    if len({value}) != S{index}: raise XdrError('wrong size')",
-                      f"    buf += {value}", f"    buf += _PAD[{ftype.size & 3}]"]
+                      f"    buf += {value}"]
+            if ftype.size & 3:
+                lines.append(f"    buf += _PAD[{ftype.size & 3}]")
         elif kind is _Number and not ftype._checked:
             names[f"P{index}"] = ftype._pack
             lines += [f"    if type({value}) is int: buf += P{index}({value})",
