@@ -112,3 +112,16 @@ def test_sink_may_queue_and_flush_again_without_deadlock():
     broker.queue(0, Ref(b"x"), 1)
     broker.flush()
     assert got == [(1,), (2,)]
+
+
+def test_events_go_to_the_callbacks_registered_when_they_happen():
+    broker = EventBroker()
+    seen = []
+    broker.queue(0, "before")                   # nobody listens: dropped
+    callback_id = broker.register(0, None, lambda ev, ref: seen.append(ref), "owner")
+    broker.queue(0, "during")
+    broker.flush()
+    broker.deregister(callback_id)
+    broker.queue(0, "after")
+    broker.flush()
+    assert seen == ["during"]

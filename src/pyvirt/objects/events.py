@@ -59,9 +59,11 @@ class EventBroker:
                 del self._subs[cid]
 
     def queue(self, event_id: int, ref: Any, *payload: Any) -> None:
-        """Queue an event about ``ref`` (which has a ``uuid``) for delivery."""
+        """Queue an event about ``ref`` (which has a ``uuid``) for delivery to the
+        callbacks registered when it is flushed (dropped at once while none is)."""
         with self._lock:
-            self._queue.append((event_id, ref, payload))
+            if self._subs:
+                self._queue.append((event_id, ref, payload))
 
     def flush(self) -> None:
         """Deliver queued events to matching sinks, oldest first."""
