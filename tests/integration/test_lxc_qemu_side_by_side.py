@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "drivers" / "lxc"))
 
 from lxc_helpers import ROOTFS, can_run_containers, container_xml, wait_for  # noqa: E402
+from process_fixture import stop_process  # noqa: E402
 
 QEMU = shutil.which("qemu-system-x86_64")
 VIRSH = shutil.which("virsh")
@@ -151,12 +152,7 @@ def pyvirtd(tmp_path):
         wait_for(ready, timeout=20, what="pyvirtd's socket")
         yield socket_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=10)
 
 
 @NEEDS_ROOT

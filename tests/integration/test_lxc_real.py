@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO / "tests" / "drivers" / "lxc"))
 from lxc_helpers import (  # noqa: E402
     REPO as _REPO, ROOTFS, ConsoleReader, can_run_containers, container_xml, leftovers, wait_for,
 )
+from process_fixture import stop_process  # noqa: E402
 from pyvirt.network.netns import Netns, netns_supported, run_in_new_netns, veth_into  # noqa: E402
 
 pytestmark = pytest.mark.skipif(can_run_containers() is not None or not netns_supported(),
@@ -276,12 +277,7 @@ def pyvirtd(tmp_path):
         wait_for(ready, timeout=20, what="pyvirtd listening")
         yield f"lxc+tcp://127.0.0.1:{port}/", tmp_path / "lxc"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=10)
 
 
 @pytest.mark.realvirsh

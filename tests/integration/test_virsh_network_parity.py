@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from process_fixture import stop_process
+
 from pyvirt.drivers.qemu.state_dir import SYSTEM_ROOT_ENV
 from pyvirt.network.netns import Netns, netns_supported
 
@@ -183,13 +185,7 @@ class NamespacedDaemon:
         return self.proc.pid
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         if self.netns:      # the namespace is ours: everything in it was started here
             for entry in os.listdir("/proc"):
                 if entry.isdigit():
