@@ -14,6 +14,7 @@ libvirt finds the device a detach names.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from typing import Any, ClassVar
 
@@ -129,9 +130,10 @@ def parse_mac(text: str) -> str:
 def generate_mac(rng: random.Random | None = None, prefix: str = "52:54:00") -> str:
     """A MAC in QEMU's locally administered range, as libvirt generates them."""
     if rng is None:
-        import random  # loaded on the first generated MAC
-        rng = random.SystemRandom()
-    return prefix + "".join(f":{rng.randrange(256):02x}" for _ in range(3))
+        suffix = os.urandom(3)  # one read of the system's randomness, not three
+    else:
+        suffix = bytes(rng.randrange(256) for _ in range(3))
+    return prefix + ":" + suffix.hex(":")
 
 
 class MacProperty(XMLProperty):
