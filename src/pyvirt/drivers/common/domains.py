@@ -66,21 +66,26 @@ class DomainTableMixin:
 
     # --- define / create ------------------------------------------------------------------
     def _check_duplicates(self, name: str, uuid: bytes, live: bool) -> DomainObj | None:
-        """The domain a definition replaces (same name and UUID), None for a new one;
-        libvirt's errors for a clash of name or UUID, or an already active domain."""
-        same_uuid = self.drv.domains.find_by_uuid(uuid)
-        if same_uuid is not None:
-            if same_uuid.name != name:
-                raise error(VIR_ERR_OPERATION_FAILED,
-                            f"domain '{same_uuid.name}' is already defined with uuid "
-                            f"{same_uuid.uuid_str}", domain=VIR_FROM_DOMAIN)
-            if live and same_uuid.active:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            f"domain '{name}' is already active", domain=VIR_FROM_DOMAIN)
-            return same_uuid
-        same_name = self.drv.domains.find_by_name(name)
-        if same_name is not None:
+        return check_duplicates(self.drv.domains, name, uuid, live)
+
+
+def check_duplicates(domains: Any, name: str, uuid: bytes, live: bool) -> DomainObj | None:
+    """libvirt's virDomainObjListAdd checks over the DomainObjList ``domains``: the
+    domain a definition replaces (same name and UUID), None for a new one; libvirt's
+    errors for a clash of name or UUID, or (``live``) an already active domain."""
+    same_uuid = domains.find_by_uuid(uuid)
+    if same_uuid is not None:
+        if same_uuid.name != name:
             raise error(VIR_ERR_OPERATION_FAILED,
-                        f"domain '{name}' already exists with uuid {same_name.uuid_str}",
-                        domain=VIR_FROM_DOMAIN)
-        return None
+                        f"domain '{same_uuid.name}' is already defined with uuid "
+                        f"{same_uuid.uuid_str}", domain=VIR_FROM_DOMAIN)
+        if live and same_uuid.active:
+            raise error(VIR_ERR_OPERATION_INVALID,
+                        f"domain '{name}' is already active", domain=VIR_FROM_DOMAIN)
+        return same_uuid
+    same_name = domains.find_by_name(name)
+    if same_name is not None:
+        raise error(VIR_ERR_OPERATION_FAILED,
+                    f"domain '{name}' already exists with uuid {same_name.uuid_str}",
+                    domain=VIR_FROM_DOMAIN)
+    return None

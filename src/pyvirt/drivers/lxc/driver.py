@@ -9,28 +9,19 @@ it is released. :func:`register` adds :class:`LxcDriver` to pyvirt's registry.
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import uuid as uuidlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from pyvirt.drivers.common import entries
 from pyvirt.drivers.common.connection import LocalConnectionEntries
-from pyvirt.drivers.common.domains import DomainTableMixin
+from pyvirt.drivers.common.entries import DomainEntries
 from pyvirt.drivers.base import DomainRef, DriverConnection, HypervisorConnection, register_driver
 from pyvirt.drivers.lxc import console, definition, lifecycle, state_dir, stats
 from pyvirt.drivers.lxc.state import LxcDriverState, forget_state_for_tests, state_for
-from pyvirt.errors import (
-    VIR_ERR_INVALID_ARG, VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC, error,
-    libvirtError,
-)
-from pyvirt.security.paths import check_name
+from pyvirt.errors import VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC, error
 from pyvirt.objects import numbers as n
-from pyvirt.objects.domain_obj import DomainObj
-from pyvirt.objects.numbers import DomainEvent as E
-
-log = logging.getLogger(__name__)
 
 SHUTDOWN_INITCTL, SHUTDOWN_SIGNAL = 4, 8
 REBOOT_INITCTL, REBOOT_SIGNAL = 4, 8
@@ -38,22 +29,10 @@ TYPED_PARAM_STRING_OKAY = 4
 
 
 def check_flags(flags: int, allowed: int, function: str) -> None:
-    if flags & ~allowed:
-        raise libvirtError(f"unsupported flags (0x{flags & ~allowed:x}) in function {function}",
-                           code=VIR_ERR_INVALID_ARG, domain=VIR_FROM_LXC)
+    entries.check_flags(flags, allowed, function, VIR_FROM_LXC)
 
 
-def _events(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Deliver the events an entry point queued once its locks are released."""
-
-    @functools.wraps(method)
-    def wrapper(self: "LxcHypervisor", *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self.drv.events.flush()
-
-    return wrapper
+_events = entries.deliver_events
 
 
 def kernel_version() -> int:
@@ -63,10 +42,18 @@ def kernel_version() -> int:
     return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
 
 
-class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnection):
+class LxcHypervisor(DomainEntries, LocalConnectionEntries, HypervisorConnection):
     """One connection's view of an :class:`LxcDriverState`."""
 
     _error_domain = VIR_FROM_LXC
+    _prefix = "lxc"
+    _lifecycle = lifecycle
+    _state_dir = state_dir
+    _create_xml_function = "DomainCreateXMLWithFiles"
+    _create_function = "DomainCreateWithFiles"
+    _msg_undefine_transient = "Cannot undefine transient domain"
+    _msg_autostart_transient = "Cannot set autostart for transient domain"
+    _default_os_type = "exe"
 
     def __init__(self, drv: LxcDriverState, uri: str) -> None:
         self.drv = drv
@@ -74,33 +61,13 @@ class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnecti
         self._closed = False
         self._autodestroy: set[bytes] = set()
 
-    def _dom(self, ref: DomainRef) -> DomainObj:
-        dom = self.drv.domains.find_by_uuid(bytes(ref.uuid))
-        if dom is None:
-            raise error(VIR_ERR_NO_DOMAIN, "no domain with matching uuid "
-                        f"'{uuidlib.UUID(bytes=bytes(ref.uuid))}' ({ref.name})",
-                        domain=VIR_FROM_LXC)
-        return dom
-
     _ref = staticmethod(LxcDriverState.ref)
 
-    # --- connection -------------------------------------------------------------------
-    def connect_close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.drv.events.deregister_owner(self)
-        with self.drv.lock:
-            for uuid in self._autodestroy:
-                dom = self.drv.domains.find_by_uuid(uuid)
-                if dom is not None and dom.active:
-                    try:
-                        lifecycle.destroy(self.drv, dom)
-                    except libvirtError as err:
-                        log.error("autodestroy of '%s' failed: %s", dom.name,
-                                  err.get_error_message())
-        self.drv.events.flush()
+    def _parse(self, xml: str, validate: bool) -> tuple[Any, bytes, list[str]]:
+        ddef = definition.parse_definition(xml)
+        return ddef, definition.uuid_bytes(ddef), []
 
+    # --- connection -------------------------------------------------------------------
     def connect_get_type(self) -> str:
         return "LXC"
 
@@ -122,124 +89,12 @@ class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnecti
     def node_get_free_memory(self) -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
-    def domain_get_id(self, ref: DomainRef) -> int:
-        dom = self._dom(ref)
-        return dom.id if dom.active else -1
-
-    # --- definition -------------------------------------------------------------------------
-    @_events
-    def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
-        check_flags(flags, n.DEFINE_VALIDATE, "lxcDomainDefineXMLFlags")
-        ddef = definition.parse_definition(xml)
-        name, uuid = ddef.name.strip(), definition.uuid_bytes(ddef)
-        check_name("domain", name)                  # it becomes file and socket names
-        with self.drv.lock:
-            dom = self._check_duplicates(name, uuid, live=False)
-            state_dir.save_config(self.drv.dirs, name, ddef.to_xml(inactive=True))
-            if dom is None:
-                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid, persistent_def=ddef))
-                detail = n.DEFINED_ADDED
-            else:
-                detail = n.DEFINED_UPDATED
-                dom.persistent_def = ddef
-            lifecycle.lifecycle_event(self.drv, dom, E.DEFINED, detail)
-            return self._ref(dom)
-
-    def domain_define_xml(self, xml: str) -> DomainRef:
-        return self.domain_define_xml_flags(xml, 0)
-
-    @_events
-    def domain_create_xml(self, xml: str, flags: int = 0) -> DomainRef:
-        check_flags(flags, n.START_AUTODESTROY | n.START_VALIDATE, "lxcDomainCreateXMLWithFiles")
-        ddef = definition.parse_definition(xml)
-        name, uuid = ddef.name.strip(), definition.uuid_bytes(ddef)
-        check_name("domain", name)                  # it becomes file and socket names
-        with self.drv.lock:
-            dom = self._check_duplicates(name, uuid, live=True)
-            added = dom is None
-            if added:
-                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid))
-            try:
-                lifecycle.start(self.drv, dom, flags, live=ddef)
-            except Exception:
-                if added:
-                    self.drv.domains.remove(dom)
-                raise
-            if flags & n.START_AUTODESTROY:
-                self._autodestroy.add(dom.uuid)
-            return self._ref(dom)
-
-    @_events
-    def domain_undefine_flags(self, ref: DomainRef, flags: int = 0) -> None:
-        check_flags(flags, 0, "lxcDomainUndefineFlags")
-        with self.drv.lock:
-            dom = self._dom(ref)
-            if not dom.persistent:
-                raise error(VIR_ERR_OPERATION_INVALID, "Cannot undefine transient domain",
-                            domain=VIR_FROM_LXC)
-            state_dir.delete_config(self.drv.dirs, dom.name)
-            lifecycle.lifecycle_event(self.drv, dom, E.UNDEFINED, n.UNDEFINED_REMOVED)
-            dom.persistent_def = None
-            dom.autostart = False
-            if not dom.active:
-                self.drv.domains.remove(dom)
-
-    def domain_undefine(self, ref: DomainRef) -> None:
-        self.domain_undefine_flags(ref, 0)
-
-    def domain_get_xml_desc(self, ref: DomainRef, flags: int = 0) -> str:
-        check_flags(flags, n.XML_SECURE | n.XML_INACTIVE | n.XML_UPDATE_CPU | n.XML_MIGRATABLE,
-                    "lxcDomainGetXMLDesc")
-        with self.drv.lock:
-            dom = self._dom(ref)
-            secure = bool(flags & n.XML_SECURE)
-            if flags & n.XML_INACTIVE and dom.persistent:
-                return dom.persistent_def.to_xml(secure=secure, inactive=True)
-            return dom.current_def.to_xml(secure=secure, inactive=not dom.active)
-
-    def domain_get_autostart(self, ref: DomainRef) -> bool:
-        return self._dom(ref).autostart
-
-    def domain_set_autostart(self, ref: DomainRef, autostart: bool) -> None:
-        with self.drv.lock:
-            dom = self._dom(ref)
-            if not dom.persistent:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            "Cannot set autostart for transient domain", domain=VIR_FROM_LXC)
-            state_dir.set_autostart(self.drv.dirs, dom.name, bool(autostart))
-            dom.autostart = bool(autostart)
-
     # --- lifecycle ------------------------------------------------------------------------
-    @_events
-    def domain_create_with_flags(self, ref: DomainRef, flags: int = 0) -> DomainRef:
-        check_flags(flags, n.START_AUTODESTROY, "lxcDomainCreateWithFiles")
-        with self.drv.lock:
-            dom = self._dom(ref)
-            lifecycle.start(self.drv, dom, flags)
-            if flags & n.START_AUTODESTROY:
-                self._autodestroy.add(dom.uuid)
-            return self._ref(dom)
-
-    def domain_create(self, ref: DomainRef) -> DomainRef:
-        return self.domain_create_with_flags(ref, 0)
-
-    @_events
-    def domain_destroy_flags(self, ref: DomainRef, flags: int = 0) -> None:
-        check_flags(flags, 0, "lxcDomainDestroyFlags")
-        with self.drv.lock:
-            lifecycle.destroy(self.drv, self._dom(ref), flags)
-
-    def domain_destroy(self, ref: DomainRef) -> None:
-        self.domain_destroy_flags(ref, 0)
-
     @_events
     def domain_shutdown_flags(self, ref: DomainRef, flags: int = 0) -> None:
         check_flags(flags, SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL, "lxcDomainShutdownFlags")
         with self.drv.lock:
             lifecycle.shutdown(self.drv, self._dom(ref))
-
-    def domain_shutdown(self, ref: DomainRef) -> None:
-        self.domain_shutdown_flags(ref, 0)
 
     @_events
     def domain_reboot(self, ref: DomainRef, flags: int = 0) -> None:
@@ -247,41 +102,11 @@ class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnecti
         with self.drv.lock:
             lifecycle.reboot(self.drv, self._dom(ref))
 
-    @_events
-    def domain_suspend(self, ref: DomainRef) -> None:
-        with self.drv.lock:
-            lifecycle.suspend(self.drv, self._dom(ref))
-
-    @_events
-    def domain_resume(self, ref: DomainRef) -> None:
-        with self.drv.lock:
-            lifecycle.resume(self.drv, self._dom(ref))
-
     # --- info ----------------------------------------------------------------------------
-    def domain_get_state(self, ref: DomainRef, flags: int = 0) -> list[int]:
-        check_flags(flags, 0, "lxcDomainGetState")
-        dom = self._dom(ref)
-        return [int(dom.state), int(dom.reason)]
-
     def domain_get_info(self, ref: DomainRef) -> list[int]:
         with self.drv.lock:
             dom = self._dom(ref)
             return stats.domain_info(dom, self.drv.containers.get(dom.uuid))
-
-    def domain_is_active(self, ref: DomainRef) -> bool:
-        return self._dom(ref).active
-
-    def domain_is_persistent(self, ref: DomainRef) -> bool:
-        return self._dom(ref).persistent
-
-    def domain_is_updated(self, ref: DomainRef) -> bool:
-        return self._dom(ref).updated
-
-    def domain_get_os_type(self, ref: DomainRef) -> str:
-        return self._dom(ref).current_def.os_type or "exe"
-
-    def domain_get_max_memory(self, ref: DomainRef) -> int:
-        return self._dom(ref).current_def.memory_kib or 0
 
     def domain_get_max_vcpus(self, ref: DomainRef) -> int:
         return self._dom(ref).current_def.vcpus or 1
@@ -289,9 +114,6 @@ class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnecti
     def domain_get_vcpus_flags(self, ref: DomainRef, flags: int = 0) -> int:
         ddef = self._dom(ref).current_def
         return ddef.vcpus_current or ddef.vcpus or 1
-
-    def domain_get_messages(self, ref: DomainRef, flags: int = 0) -> list[str]:
-        return list(self._dom(ref).messages)
 
     @_events
     def domain_set_memory_flags(self, ref: DomainRef, kib: int, flags: int = 0) -> None:
@@ -424,19 +246,6 @@ class LxcHypervisor(DomainTableMixin, LocalConnectionEntries, HypervisorConnecti
             return [(self._ref(dom),
                      stats.domain_record(dom, self.drv.containers.get(dom.uuid), stats_bits))
                     for dom in objs]
-
-    # --- events -------------------------------------------------------------------------------
-    def connect_domain_event_register_any(self, event_id: int, ref: DomainRef | None,
-                                          sink: Callable[..., None]) -> int:
-        uuid = None if ref is None else self._dom(ref).uuid
-        return self.drv.events.register(event_id, uuid, sink, self)
-
-    def connect_domain_event_deregister_any(self, callback_id: int) -> None:
-        if not self.drv.events.deregister(callback_id, self):
-            raise error(VIR_ERR_INVALID_ARG,
-                        f"could not find event callback {callback_id} for deletion",
-                        domain=VIR_FROM_LXC)
-
 
 def _host_uuid() -> str:
     for path in ("/sys/class/dmi/id/product_uuid", "/etc/machine-id"):

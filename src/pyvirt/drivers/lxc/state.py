@@ -22,6 +22,7 @@ from typing import Any
 
 from pyvirt.conf.domain import DomainDef
 from pyvirt.drivers.base import domain_ref
+from pyvirt.drivers.common.configs import load_persistent
 from pyvirt.drivers.common.worker import DriverWorker
 from pyvirt.drivers.lxc import launcher, lifecycle, state_dir
 from pyvirt.drivers.lxc.cgroup import ContainerCgroup, Layout, layout
@@ -76,17 +77,7 @@ class LxcDriverState(DriverWorker):
         return True
 
     def _load_configs(self) -> None:
-        for stem, xml in state_dir.load_configs(self.dirs):
-            try:
-                ddef = parse_definition(xml)
-            except libvirtError as err:
-                log.error("skipping container config %s: %s", self.dirs.config_path(stem),
-                          err.get_error_message())
-                continue
-            name = ddef.name.strip()
-            self.domains.add(DomainObj(name=name, uuid=uuidlib.UUID(ddef.uuid).bytes,
-                                       persistent_def=ddef,
-                                       autostart=state_dir.is_autostart(self.dirs, name)))
+        load_persistent(self, state_dir, parse_definition, "container", log)
 
     def _reattach_all(self) -> None:
         for stem, text in state_dir.load_statuses(self.dirs):

@@ -13,15 +13,15 @@ handled on the state's worker thread, under the same lock.
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import shutil
 import uuid as uuidlib
-from typing import Any, Callable
+from typing import Any
 
+from pyvirt.drivers.common import entries
 from pyvirt.drivers.common.connection import LocalConnectionEntries
-from pyvirt.drivers.common.domains import DomainTableMixin
+from pyvirt.drivers.common.entries import DomainEntries
+from pyvirt.drivers.common.facts import SnapshotCountEntries
 from pyvirt.drivers.base import (
     DomainRef, DriverConnection, HypervisorConnection, SnapshotRef, register_driver,
 )
@@ -38,54 +38,38 @@ from pyvirt.drivers.qemu.driver_state import (
 from pyvirt.drivers.qemu.runtime import DomainRuntime
 from pyvirt.errors import (
     VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INVALID_ARG,
-    VIR_ERR_NO_DOMAIN, VIR_ERR_NO_DOMAIN_SNAPSHOT,
+    VIR_ERR_NO_DOMAIN_SNAPSHOT,
     VIR_ERR_OPERATION_INVALID, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU,
     VIR_ERR_OPERATION_UNSUPPORTED, error, libvirtError,
 )
 from pyvirt.security.paths import check_name
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_obj import DomainObj
-from pyvirt.objects.numbers import DomainEvent as E
-
-log = logging.getLogger(__name__)
-
-
-
-def unsupported_flags(flags: int, function: str) -> libvirtError:
-    return libvirtError(f"unsupported flags (0x{flags:x}) in function {function}",
-                        code=VIR_ERR_INVALID_ARG, domain=VIR_FROM_QEMU)
 
 
 def check_flags(flags: int, allowed: int, function: str) -> None:
-    if flags & ~allowed:
-        raise unsupported_flags(flags & ~allowed, function)
+    entries.check_flags(flags, allowed, function, VIR_FROM_QEMU)
 
 
-def _now_error_no_domain(ref: DomainRef) -> libvirtError:
-    return error(VIR_ERR_NO_DOMAIN,
-                 f"no domain with matching uuid '{uuidlib.UUID(bytes=ref.uuid)}' ({ref.name})",
-                 domain=VIR_FROM_QEMU)
-
-
-def _events(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Deliver the events an entry point queued once its locks are released."""
-
-    @functools.wraps(method)
-    def wrapper(self: "QemuHypervisor", *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self.drv.events.flush()
-
-    return wrapper
+_events = entries.deliver_events
 
 
 # --- the connection table -----------------------------------------------------------
-class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
-                     InterfaceTuningEntries, HypervisorConnection):
+class QemuHypervisor(DomainEntries, SnapshotCountEntries, LocalConnectionEntries,
+                     TuningEntries, InterfaceTuningEntries, HypervisorConnection):
     """One connection's view of a :class:`QemuDriverState`."""
 
     _error_domain = VIR_FROM_QEMU
+    _prefix = "qemu"
+    _lifecycle = lifecycle
+    _state_dir = state_dir
+    _create_xml_flags = n.START_PAUSED | n.START_AUTODESTROY | n.START_VALIDATE
+    _create_flags = (n.START_PAUSED | n.START_AUTODESTROY | n.START_BYPASS_CACHE
+                     | n.START_FORCE_BOOT)
+    _undefine_flags = (n.UNDEFINE_MANAGED_SAVE | n.UNDEFINE_SNAPSHOTS_METADATA
+                       | n.UNDEFINE_NVRAM | n.UNDEFINE_KEEP_NVRAM
+                       | n.UNDEFINE_CHECKPOINTS_METADATA | n.UNDEFINE_TPM | n.UNDEFINE_KEEP_TPM)
+    _destroy_flags = 1                                   # GRACEFUL
 
     def __init__(self, drv: QemuDriverState, uri: str) -> None:
         self.drv = drv
@@ -94,34 +78,36 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
         #: domains started with VIR_DOMAIN_START_AUTODESTROY through this connection
         self._autodestroy: set[bytes] = set()
 
-    def _dom(self, ref: DomainRef) -> DomainObj:
-        dom = self.drv.domains.find_by_uuid(bytes(ref.uuid))
-        if dom is None:
-            raise _now_error_no_domain(ref)
-        return dom
-
     _ref = staticmethod(QemuDriverState.ref)
 
+    def _parse(self, xml: str, validate: bool) -> tuple[Any, bytes, list[str]]:
+        ddef, warnings = self.drv.parse(xml, validate)
+        return ddef, uuidlib.UUID(ddef.uuid).bytes, warnings
+
+    def _start_defined(self, dom: DomainObj, flags: int) -> None:
+        start_domain(self.drv, dom, flags)
+
+    def _before_undefine(self, dom: DomainObj, flags: int) -> None:
+        """Refuse, or with the flags drop, the managed save image and snapshots."""
+        if dom.managed_save is not None:
+            if not flags & n.UNDEFINE_MANAGED_SAVE:
+                raise error(VIR_ERR_OPERATION_INVALID,
+                            "Refusing to undefine while domain managed save image exists",
+                            domain=VIR_FROM_QEMU)
+            state_dir.remove_file(self.drv.dirs.managed_save_path(dom.name))
+            dom.managed_save = None
+        if len(dom.snapshots) and not dom.active:
+            if not flags & n.UNDEFINE_SNAPSHOTS_METADATA:
+                raise error(VIR_ERR_OPERATION_INVALID,
+                            f"cannot delete inactive domain with {len(dom.snapshots)} "
+                            "snapshots", domain=VIR_FROM_QEMU)
+            shutil.rmtree(self.drv.dirs.snapshot_dir(dom.name), ignore_errors=True)
+            dom.snapshots.clear()
+
+    def _undefined_still_running(self, dom: DomainObj) -> None:
+        lifecycle.save_status(self.drv, dom)
+
     # --- connection ---------------------------------------------------------------
-    def connect_close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.drv.events.deregister_owner(self)
-        with self.drv.lock:
-            for uuid in self._autodestroy:
-                dom = self.drv.domains.find_by_uuid(uuid)
-                if dom is not None and dom.active:
-                    try:
-                        lifecycle.destroy(self.drv, dom)
-                    except libvirtError as err:
-                        log.error("autodestroy of '%s' failed: %s", dom.name, err)
-        self.drv.events.flush()
-
-    def _note_autodestroy(self, dom: DomainObj, flags: int) -> None:
-        if flags & n.START_AUTODESTROY:
-            self._autodestroy.add(dom.uuid)
-
     def connect_get_type(self) -> str:
         return "QEMU"
 
@@ -172,148 +158,12 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
     def node_get_free_memory(self) -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
-    def domain_get_id(self, ref: DomainRef) -> int:
-        dom = self._dom(ref)
-        return dom.id if dom.active else -1
-
-    # --- definition ---------------------------------------------------------------------
-    @_events
-    def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
-        check_flags(flags, n.DEFINE_VALIDATE, "qemuDomainDefineXMLFlags")
-        ddef, warnings = self.drv.parse(xml, bool(flags & n.DEFINE_VALIDATE))
-        name, uuid = ddef.name.strip(), uuidlib.UUID(ddef.uuid).bytes
-        check_name("domain", name)                  # it becomes file and socket names
-        with self.drv.lock:
-            dom = self._check_duplicates(name, uuid, live=False)
-            state_dir.save_config(self.drv.dirs, name, ddef.to_xml(inactive=True))
-            if dom is None:
-                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid, persistent_def=ddef))
-                detail = n.DEFINED_ADDED
-            else:
-                detail = n.DEFINED_UPDATED
-                dom.persistent_def = ddef
-            dom.messages = warnings
-            lifecycle.lifecycle_event(self.drv, dom, E.DEFINED, detail)
-            return self._ref(dom)
-
-    def domain_define_xml(self, xml: str) -> DomainRef:
-        return self.domain_define_xml_flags(xml, 0)
-
-    @_events
-    def domain_create_xml(self, xml: str, flags: int = 0) -> DomainRef:
-        check_flags(flags, n.START_PAUSED | n.START_AUTODESTROY | n.START_VALIDATE,
-                    "qemuDomainCreateXML")
-        ddef, warnings = self.drv.parse(xml, bool(flags & n.START_VALIDATE))
-        name, uuid = ddef.name.strip(), uuidlib.UUID(ddef.uuid).bytes
-        check_name("domain", name)                  # it becomes file and socket names
-        with self.drv.lock:
-            dom = self._check_duplicates(name, uuid, live=True)
-            added = dom is None
-            if added:
-                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid))
-            try:
-                lifecycle.start(self.drv, dom, flags, live=ddef)
-            except Exception:
-                if added:
-                    self.drv.domains.remove(dom)
-                raise
-            dom.messages = warnings
-            self._note_autodestroy(dom, flags)
-            return self._ref(dom)
-
-    @_events
-    def domain_undefine_flags(self, ref: DomainRef, flags: int = 0) -> None:
-        check_flags(flags, n.UNDEFINE_MANAGED_SAVE | n.UNDEFINE_SNAPSHOTS_METADATA
-                    | n.UNDEFINE_NVRAM | n.UNDEFINE_KEEP_NVRAM
-                    | n.UNDEFINE_CHECKPOINTS_METADATA | n.UNDEFINE_TPM | n.UNDEFINE_KEEP_TPM,
-                    "qemuDomainUndefineFlags")
-        with self.drv.lock:
-            dom = self._dom(ref)
-            if not dom.persistent:
-                raise error(VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain",
-                            domain=VIR_FROM_QEMU)
-            if dom.managed_save is not None:
-                if not flags & n.UNDEFINE_MANAGED_SAVE:
-                    raise error(VIR_ERR_OPERATION_INVALID,
-                                "Refusing to undefine while domain managed save image exists",
-                                domain=VIR_FROM_QEMU)
-                state_dir.remove_file(self.drv.dirs.managed_save_path(dom.name))
-                dom.managed_save = None
-            if len(dom.snapshots) and not dom.active:
-                if not flags & n.UNDEFINE_SNAPSHOTS_METADATA:
-                    raise error(VIR_ERR_OPERATION_INVALID,
-                                f"cannot delete inactive domain with {len(dom.snapshots)} "
-                                "snapshots", domain=VIR_FROM_QEMU)
-                shutil.rmtree(self.drv.dirs.snapshot_dir(dom.name), ignore_errors=True)
-                dom.snapshots.clear()
-            state_dir.delete_config(self.drv.dirs, dom.name)
-            lifecycle.lifecycle_event(self.drv, dom, E.UNDEFINED, n.UNDEFINED_REMOVED)
-            dom.persistent_def = None
-            dom.autostart = False
-            if not dom.active:
-                self.drv.domains.remove(dom)
-            else:
-                lifecycle.save_status(self.drv, dom)
-
-    def domain_undefine(self, ref: DomainRef) -> None:
-        self.domain_undefine_flags(ref, 0)
-
-    def domain_get_xml_desc(self, ref: DomainRef, flags: int = 0) -> str:
-        check_flags(flags, n.XML_SECURE | n.XML_INACTIVE | n.XML_UPDATE_CPU | n.XML_MIGRATABLE,
-                    "qemuDomainGetXMLDesc")
-        with self.drv.lock:
-            dom = self._dom(ref)
-            secure = bool(flags & n.XML_SECURE)
-            if flags & n.XML_INACTIVE and dom.persistent:
-                return dom.persistent_def.to_xml(secure=secure, inactive=True)
-            return dom.current_def.to_xml(secure=secure, inactive=not dom.active)
-
-    def domain_get_messages(self, ref: DomainRef, flags: int = 0) -> list[str]:
-        return list(self._dom(ref).messages)
-
-    def domain_get_autostart(self, ref: DomainRef) -> bool:
-        return self._dom(ref).autostart
-
-    def domain_set_autostart(self, ref: DomainRef, autostart: bool) -> None:
-        with self.drv.lock:
-            dom = self._dom(ref)
-            if not dom.persistent:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            "cannot set autostart for transient domain", domain=VIR_FROM_QEMU)
-            state_dir.set_autostart(self.drv.dirs, dom.name, bool(autostart))
-            dom.autostart = bool(autostart)
-
     # --- lifecycle ----------------------------------------------------------------------
-    @_events
-    def domain_create_with_flags(self, ref: DomainRef, flags: int = 0) -> DomainRef:
-        check_flags(flags, n.START_PAUSED | n.START_AUTODESTROY | n.START_BYPASS_CACHE
-                    | n.START_FORCE_BOOT, "qemuDomainCreateWithFlags")
-        with self.drv.lock:
-            dom = self._dom(ref)
-            start_domain(self.drv, dom, flags)
-            self._note_autodestroy(dom, flags)
-            return self._ref(dom)
-
-    def domain_create(self, ref: DomainRef) -> DomainRef:
-        return self.domain_create_with_flags(ref, 0)
-
-    @_events
-    def domain_destroy_flags(self, ref: DomainRef, flags: int = 0) -> None:
-        check_flags(flags, 1, "qemuDomainDestroyFlags")
-        with self.drv.lock:
-            lifecycle.destroy(self.drv, self._dom(ref), flags)
-
-    def domain_destroy(self, ref: DomainRef) -> None:
-        self.domain_destroy_flags(ref, 0)
-
     @_events
     def domain_shutdown_flags(self, ref: DomainRef, flags: int = 0) -> None:
         check_flags(flags, 3, "qemuDomainShutdownFlags")   # ACPI_POWER_BTN, GUEST_AGENT
         with self.drv.lock:
             lifecycle.shutdown(self.drv, self._dom(ref), flags)
-
-    def domain_shutdown(self, ref: DomainRef) -> None:
-        self.domain_shutdown_flags(ref, 0)
 
     @_events
     def domain_reboot(self, ref: DomainRef, flags: int = 0) -> None:
@@ -326,16 +176,6 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
         check_flags(flags, 0, "qemuDomainReset")
         with self.drv.lock:
             lifecycle.reset(self.drv, self._dom(ref))
-
-    @_events
-    def domain_suspend(self, ref: DomainRef) -> None:
-        with self.drv.lock:
-            lifecycle.suspend(self.drv, self._dom(ref))
-
-    @_events
-    def domain_resume(self, ref: DomainRef) -> None:
-        with self.drv.lock:
-            lifecycle.resume(self.drv, self._dom(ref))
 
     # --- save / restore ---------------------------------------------------------------
     @_events
@@ -362,16 +202,8 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
         name, uuid = live.name.strip(), uuidlib.UUID(live.uuid).bytes
         check_name("domain", name)
         with self.drv.lock:
-            dom = self._check_duplicates(name, uuid, live=True)
-            added = dom is None
-            if added:
-                dom = self.drv.domains.add(DomainObj(name=name, uuid=uuid))
-            try:
-                save.restore(self.drv, dom, path, live, running, offset, flags)
-            except Exception:
-                if added:
-                    self.drv.domains.remove(dom)
-                raise
+            self._add_and_start(name, uuid, lambda dom: save.restore(
+                self.drv, dom, path, live, running, offset, flags))
 
     def domain_restore(self, frm: str) -> None:
         self.domain_restore_flags(frm, None, 0)
@@ -407,11 +239,6 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
             dom.managed_save = None
 
     # --- info ---------------------------------------------------------------------------
-    def domain_get_state(self, ref: DomainRef, flags: int = 0) -> list[int]:
-        check_flags(flags, 0, "qemuDomainGetState")
-        dom = self._dom(ref)
-        return [int(dom.state), int(dom.reason)]
-
     def domain_get_info(self, ref: DomainRef) -> list[int]:
         with self.drv.lock:
             dom = self._dom(ref)
@@ -421,21 +248,6 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
             return [int(dom.state), ddef.memory_kib or 0,
                     ddef.current_memory_kib or ddef.memory_kib or 0,
                     ddef.vcpus_current or ddef.vcpus or 1, cpu_time]
-
-    def domain_is_active(self, ref: DomainRef) -> bool:
-        return self._dom(ref).active
-
-    def domain_is_persistent(self, ref: DomainRef) -> bool:
-        return self._dom(ref).persistent
-
-    def domain_is_updated(self, ref: DomainRef) -> bool:
-        return self._dom(ref).updated
-
-    def domain_get_os_type(self, ref: DomainRef) -> str:
-        return self._dom(ref).current_def.os_type or "hvm"
-
-    def domain_get_max_memory(self, ref: DomainRef) -> int:
-        return self._dom(ref).current_def.memory_kib or 0
 
     def domain_get_max_vcpus(self, ref: DomainRef) -> int:
         dom = self._dom(ref)
@@ -511,14 +323,6 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
             return [SnapshotRef(self._ref(dom), s.name)
                     for s in self._snapshots(dom, pool, flags & ~n.SNAPSHOT_LIST_ROOTS)]
 
-    def domain_snapshot_num(self, ref: DomainRef, flags: int = 0) -> int:
-        return len(self.domain_list_all_snapshots(ref, flags))
-
-    def domain_snapshot_list_names(self, ref: DomainRef, maxnames: int = -1,
-                                   flags: int = 0) -> list[str]:
-        names = [s.name for s in self.domain_list_all_snapshots(ref, flags)]
-        return names if maxnames < 0 else names[:maxnames]
-
     def domain_snapshot_lookup_by_name(self, ref: DomainRef, name: str,
                                        flags: int = 0) -> SnapshotRef:
         check_flags(flags, 0, "qemuDomainSnapshotLookupByName")
@@ -559,9 +363,6 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
                     else dom.snapshots.children(snap.name))
             return [SnapshotRef(self._ref(dom), s.name)
                     for s in self._snapshots(dom, pool, flags & ~n.SNAPSHOT_LIST_DESCENDANTS)]
-
-    def domain_snapshot_num_children(self, snap_ref: SnapshotRef, flags: int = 0) -> int:
-        return len(self.domain_snapshot_list_all_children(snap_ref, flags))
 
     def domain_snapshot_is_current(self, snap_ref: SnapshotRef, flags: int = 0) -> bool:
         check_flags(flags, 0, "qemuDomainSnapshotIsCurrent")
@@ -726,19 +527,6 @@ class QemuHypervisor(DomainTableMixin, LocalConnectionEntries, TuningEntries,
         if flags & n.VCPU_MAXIMUM:
             return ddef.vcpus or 1
         return ddef.vcpus_current or ddef.vcpus or 1
-
-    # --- events -------------------------------------------------------------------------
-    def connect_domain_event_register_any(self, event_id: int, ref: DomainRef | None,
-                                          sink: Callable[..., None]) -> int:
-        uuid = None if ref is None else self._dom(ref).uuid
-        return self.drv.events.register(event_id, uuid, sink, self)
-
-    def connect_domain_event_deregister_any(self, callback_id: int) -> None:
-        if not self.drv.events.deregister(callback_id, self):
-            raise error(VIR_ERR_INVALID_ARG,
-                        f"could not find event callback {callback_id} for deletion",
-                        domain=VIR_FROM_QEMU)
-
 
 # --- opening ---------------------------------------------------------------------------
 class QemuDriver:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid as uuidlib
 from typing import Any, Callable
 
 from pyvirt.conf.domain import DomainDef
 from pyvirt.drivers.base import domain_ref
+from pyvirt.drivers.common.configs import load_persistent
 from pyvirt.drivers.common.worker import DriverWorker
 from pyvirt.drivers.qemu import (
     config as qemu_config, host, hotplug, lifecycle, peers, reattach, save, snapshot,
@@ -31,7 +31,6 @@ from pyvirt.drivers.qemu import (
 from pyvirt.drivers.qemu.defaults import parse_definition
 from pyvirt.drivers.qemu.runtime import DomainRuntime
 from pyvirt.drivers.qemu.state_dir import StateDirs
-from pyvirt.errors import libvirtError
 from pyvirt.objects import numbers as n
 from pyvirt.objects.domain_list import DomainObjList
 from pyvirt.objects.domain_obj import DomainObj
@@ -80,20 +79,11 @@ class QemuDriverState(DriverWorker):
         self._autostart()
 
     def _load_configs(self) -> None:
-        for stem, xml in state_dir.load_configs(self.dirs):
-            try:
-                ddef = parse_definition(xml, ours=True)[0]
-            except libvirtError as err:
-                log.error("skipping domain config %s: %s", self.dirs.config_path(stem),
-                          err.get_error_message())
-                continue
-            name = ddef.name.strip()
-            self.domains.add(DomainObj(name=name, uuid=uuidlib.UUID(ddef.uuid).bytes,
-                                       persistent_def=ddef,
-                                       autostart=state_dir.is_autostart(self.dirs, name)))
-            if os.path.exists(self.dirs.managed_save_path(name)):
-                self.domains.find_by_name(name).managed_save = \
-                    str(self.dirs.managed_save_path(name))
+        for dom in load_persistent(self, state_dir,
+                                   lambda xml: parse_definition(xml, ours=True)[0],
+                                   "domain", log):
+            if os.path.exists(self.dirs.managed_save_path(dom.name)):
+                dom.managed_save = str(self.dirs.managed_save_path(dom.name))
 
     def _autostart(self) -> None:
         self._autostart_each(lambda dom: start_domain(self, dom, 0), "domain")

@@ -406,6 +406,18 @@ def release_host(drv: "QemuDriverState", dom: "DomainObj", rt: DomainRuntime) ->
     isolation.release(drv, dom.name, dom.uuid)
 
 
+def prepare_live(drv: "QemuDriverState", dom: "DomainObj", live: Any) -> tuple[Any, int]:
+    """What every boot and restore of ``live`` does first: its disks made ready, a
+    domain id and device aliases; returns the definition QEMU is given and the id."""
+    disk_def = prepare_disks(drv, dom, live)
+    dom_id = drv.domains.next_id()
+    live.node.set("id", str(dom_id))
+    assign_aliases(live)
+    if disk_def is not live:
+        assign_aliases(disk_def)          # the same names in what QEMU is given
+    return disk_def, dom_id
+
+
 def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
           live: Any = None, reason: int = RunningReason.BOOTED,
           detail: int = n.STARTED_BOOTED, quiet_pause: bool = False) -> None:
@@ -416,12 +428,7 @@ def start(drv: "QemuDriverState", dom: "DomainObj", flags: int,
         live = dom.persistent_def.copy()
     check_accel(drv, live)
     with failed_start(dom):
-        disk_def = prepare_disks(drv, dom, live)
-        dom_id = drv.domains.next_id()
-        live.node.set("id", str(dom_id))
-        assign_aliases(live)
-        if disk_def is not live:
-            assign_aliases(disk_def)          # the same names in what QEMU is given
+        disk_def, dom_id = prepare_live(drv, dom, live)
         rt = launch(drv, dom, live, disk_def=disk_def)
     paused = bool(flags & n.START_PAUSED)
     try:

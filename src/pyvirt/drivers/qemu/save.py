@@ -19,8 +19,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyvirt.drivers.qemu.lifecycle import (
-    RESUMED_FROM_RESTORE, SUSPENDED_RESTORED, abort_launch, assign_aliases, check_accel,
-    failed_start, prepare_disks, launch, lifecycle_event, note_consoles,
+    RESUMED_FROM_RESTORE, SUSPENDED_RESTORED, abort_launch, check_accel,
+    failed_start, prepare_live, launch, lifecycle_event, note_consoles,
     finish_stop, require_active, runtime_of, save_status, start_failure, terminate,
 )
 from pyvirt.drivers.qemu.runtime import DomainRuntime
@@ -174,12 +174,7 @@ def restore(drv: "QemuDriverState", dom: "DomainObj", path: str, live: Any,
     check_accel(drv, live)
     run = (was_running or flags & n.SAVE_RUNNING) and not flags & n.SAVE_PAUSED
     with failed_start(dom):
-        disk_def = prepare_disks(drv, dom, live)
-        dom_id = drv.domains.next_id()
-        live.node.set("id", str(dom_id))
-        assign_aliases(live)
-        if disk_def is not live:
-            assign_aliases(disk_def)          # the same names in what QEMU is given
+        disk_def, dom_id = prepare_live(drv, dom, live)
         incoming_fd = open_for_restore(path, offset)
         try:
             rt = launch(drv, dom, live, incoming_fd=incoming_fd, disk_def=disk_def)

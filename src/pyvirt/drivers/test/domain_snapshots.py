@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from pyvirt.drivers.base import DomainRef, SnapshotRef
+from pyvirt.drivers.common.facts import SnapshotCountEntries
 from pyvirt.drivers.test import domxml, snapxml
 from pyvirt.drivers.test.checks import bare_error, check_flags, delivers_events as _events
 from pyvirt.drivers.test.domain_base import DomainTableBase
@@ -18,7 +19,7 @@ from pyvirt.objects.numbers import DomainEvent, DomainState
 from pyvirt.objects.snapshot_tree import SnapshotObj
 
 
-class DomainSnapshotMixin(DomainTableBase):
+class DomainSnapshotMixin(SnapshotCountEntries, DomainTableBase):
     """The snapshot entry points, over each DomainObj's SnapshotTree."""
 
     def _snap(self, dom: DomainObj, name: str) -> SnapshotObj:
@@ -116,14 +117,6 @@ class DomainSnapshotMixin(DomainTableBase):
             return [self._snap_ref(dref, s) for s in pool
                     if self._snapshot_matches(dom, s, flags & ~n.SNAPSHOT_LIST_ROOTS)]
 
-    def domain_snapshot_num(self, ref: DomainRef, flags: int = 0) -> int:
-        return len(self.domain_list_all_snapshots(ref, flags))
-
-    def domain_snapshot_list_names(self, ref: DomainRef, maxnames: int = -1,
-                                   flags: int = 0) -> list[str]:
-        names = [s.name for s in self.domain_list_all_snapshots(ref, flags)]
-        return names if maxnames < 0 else names[:maxnames]
-
     def domain_snapshot_lookup_by_name(self, ref: DomainRef, name: str,
                                        flags: int = 0) -> SnapshotRef:
         check_flags(flags, 0, "testDomainSnapshotLookupByName")
@@ -175,9 +168,6 @@ class DomainSnapshotMixin(DomainTableBase):
             dref = self._ref(dom)
             return [self._snap_ref(dref, s) for s in pool
                     if self._snapshot_matches(dom, s, flags & ~n.SNAPSHOT_LIST_DESCENDANTS)]
-
-    def domain_snapshot_num_children(self, snap_ref: SnapshotRef, flags: int = 0) -> int:
-        return len(self.domain_snapshot_list_all_children(snap_ref, flags))
 
     def domain_snapshot_is_current(self, snap_ref: SnapshotRef, flags: int = 0) -> bool:
         check_flags(flags, 0, "testDomainSnapshotIsCurrent")

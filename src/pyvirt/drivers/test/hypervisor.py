@@ -12,6 +12,8 @@ import time
 from typing import Any, Callable
 
 from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.common.domains import check_duplicates
+from pyvirt.drivers.common.facts import DomainFactEntries
 from pyvirt.drivers.test import defaults, domxml
 from pyvirt.drivers.test.checks import check_flags, delivers_events as _events
 from pyvirt.drivers.test.domain_config import DomainConfigMixin
@@ -24,7 +26,7 @@ from pyvirt.drivers.test.saveimage import read_save_image, write_save_image
 from pyvirt.errors import (
     VIR_FROM_NONE,
     VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INVALID_ARG,
-    VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID,
+    VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_INVALID,
     VIR_ERR_SYSTEM_ERROR, VIR_FROM_DOMAIN, VIR_FROM_TEST, error,
 )
 from pyvirt.objects import lifecycle, numbers as n
@@ -44,7 +46,7 @@ _LIST_FILTERS = (n.LIST_DOMAINS_NO_CHECKPOINT << 1) - 1
 
 
 class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
-                     DomainExtrasMixin, DomainVcpusMixin, DomainTuningMixin):
+                     DomainExtrasMixin, DomainVcpusMixin, DomainTuningMixin, DomainFactEntries):
     """The full hypervisor table of the test driver."""
 
     #: every call works on memory only, so pyvirtd may run it on its event loop...
@@ -175,24 +177,7 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         return ddef, warnings
 
     def _check_duplicates(self, name: str, uuid: bytes, live: bool) -> DomainObj | None:
-        """libvirt's virDomainObjListAdd checks: the existing object with this uuid
-        (to update), or an error for a name/uuid clash."""
-        same_uuid = self._domains.find_by_uuid(uuid)
-        if same_uuid is not None:
-            if same_uuid.name != name:
-                raise error(VIR_ERR_OPERATION_FAILED,
-                            f"domain '{same_uuid.name}' is already defined with uuid "
-                            f"{same_uuid.uuid_str}", domain=VIR_FROM_DOMAIN)
-            if live and same_uuid.active:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            f"domain '{name}' is already active", domain=VIR_FROM_DOMAIN)
-            return same_uuid
-        same_name = self._domains.find_by_name(name)
-        if same_name is not None:
-            raise error(VIR_ERR_OPERATION_FAILED,
-                        f"domain '{name}' already exists with uuid {same_name.uuid_str}",
-                        domain=VIR_FROM_DOMAIN)
-        return None
+        return check_duplicates(self._domains, name, uuid, live)
 
     @_events
     def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
@@ -405,18 +390,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
         dom = self._dom(ref)
         return [int(dom.state), dom.reason]
 
-    def domain_is_active(self, ref: DomainRef) -> bool:
-        return self._dom(ref).active
-
-    def domain_is_persistent(self, ref: DomainRef) -> bool:
-        return self._dom(ref).persistent
-
-    def domain_is_updated(self, ref: DomainRef) -> bool:
-        return self._dom(ref).updated
-
-    def domain_get_autostart(self, ref: DomainRef) -> bool:
-        return self._dom(ref).autostart
-
     def domain_set_autostart(self, ref: DomainRef, autostart: bool) -> None:
         with self._domains.lock:
             self._dom(ref).autostart = bool(autostart)   # libvirt's test driver allows
@@ -428,9 +401,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
 
     def domain_get_max_memory(self, ref: DomainRef) -> int:
         return domxml.max_memory_kib(self._dom(ref).current_def)
-
-    def domain_get_messages(self, ref: DomainRef, flags: int = 0) -> list[str]:
-        return list(self._dom(ref).messages)
 
     def domain_get_hostname(self, ref: DomainRef, flags: int = 0) -> str:
         check_flags(flags, 0, "testDomainGetHostname")
