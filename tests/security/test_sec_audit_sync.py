@@ -7,10 +7,24 @@ import os
 from pyvirt.security import audit
 
 
-def test_lines_are_written_at_once_and_synced_later(tmp_path, monkeypatch):
+def counting_fsync(monkeypatch, path, real=False) -> list:
+    """Patch fsync (os.fsync: for every thread of the process) to record the calls
+    on ``path`` only: threads other tests left may sync their own files meanwhile."""
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(audit.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def fsync(fd):
+        ours = os.path.exists(path) and os.path.samestat(os.fstat(fd), os.stat(path))
+        if ours:
+            synced.append(fd)
+        if real or not ours:            # other files are synced for real
+            real_fsync(fd)
+    monkeypatch.setattr(audit.os, "fsync", fsync)
+    return synced
+
+
+def test_lines_are_written_at_once_and_synced_later(tmp_path, monkeypatch):
+    synced = counting_fsync(monkeypatch, str(tmp_path / "audit.log"), real=True)
     log = audit.AuditLog(str(tmp_path / "audit.log"), sync_delay=30)
     for n in range(3):
         log.log_call("DOMAIN_CREATE", {"uid": 0}, {"type": "domain", "name": f"vm{n}"})
@@ -21,8 +35,7 @@ def test_lines_are_written_at_once_and_synced_later(tmp_path, monkeypatch):
 
 
 def test_sync_delay_zero_syncs_every_line(tmp_path, monkeypatch):
-    synced = []
-    monkeypatch.setattr(audit.os, "fsync", lambda fd: synced.append(fd))
+    synced = counting_fsync(monkeypatch, str(tmp_path / "audit.log"))
     log = audit.AuditLog(str(tmp_path / "audit.log"), sync_delay=0)
     log.log_call("DOMAIN_CREATE", {"uid": 0}, None)
     log.log_call("DOMAIN_DESTROY", {"uid": 0}, None)

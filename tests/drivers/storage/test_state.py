@@ -146,3 +146,31 @@ def test_create_xml_of_a_defined_pool_starts_it_with_that_xml(conn: Any, root: P
     assert str(root / "a") in pool.XMLDesc(libvirt.VIR_STORAGE_XML_INACTIVE)
     pool.destroy()
     assert str(root / "a") in pool.XMLDesc() and pool.isPersistent()
+
+
+def test_a_thread_started_while_the_state_loads_may_close_connections(root: Path,
+                                                                      monkeypatch) -> None:
+    """A GC finalizer closing another connection can run in a thread the load starts
+    (the volume probe pool): the load must not hold the lock that close takes."""
+    import threading
+
+    from pyvirt.drivers import storage
+    from pyvirt.drivers.storage.state import StorageState
+
+    config, run = dirs(root)
+    other = open_storage(config, run / "other")
+    finished = []
+    real_load = StorageState.load
+
+    def load_with_a_closing_thread(state):
+        closer = threading.Thread(target=lambda: (other.connect_close(), finished.append(1)))
+        closer.start()
+        closer.join(10)
+        real_load(state)
+
+    monkeypatch.setattr(StorageState, "load", load_with_a_closing_thread)
+    conn = open_storage(config, run)
+    assert finished == [1]              # the other close got the lock: no deadlock
+    assert shared_state(config, run / "other") is None
+    conn.connect_close()
+    assert not storage._lock._is_owned()

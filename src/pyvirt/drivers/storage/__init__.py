@@ -21,8 +21,13 @@ from pyvirt.drivers.storage.driver import StorageDriver
 from pyvirt.drivers.storage.persist import PoolStore
 from pyvirt.drivers.storage.state import StorageState
 
-_lock = threading.RLock()   # a GC finalizer may close a connection inside open_storage
+#: guards ``_states``; never held while a state loads (loading starts threads, and a
+#: GC finalizer closing a connection in one of them takes this lock: holding it while
+#: waiting for that thread to start was a deadlock)
+_lock = threading.RLock()   # a GC finalizer may also close a connection on this thread
 _states: dict[tuple[Path, Path], StorageState] = {}
+#: one load at a time per pair of dirs (their autostart pools start once)
+_loading: dict[tuple[Path, Path], threading.Lock] = {}
 
 
 def _key(config_dir: Path, run_dir: Path) -> tuple[Path, Path]:
@@ -33,12 +38,18 @@ def open_storage(config_dir: Path, run_dir: Path, readonly: bool = False) -> Sto
     """A storage connection over the state kept in ``config_dir`` / ``run_dir``."""
     key = _key(config_dir, run_dir)
     with _lock:
-        state = _states.get(key)
+        loading = _loading.setdefault(key, threading.Lock())
+    with loading:
+        with _lock:
+            state = _states.get(key)
+            if state is not None:
+                state.connections += 1
         if state is None:
-            state = StorageState(PoolStore(*key))
-            state.load()
-            _states[key] = state
-        state.connections += 1
+            fresh = StorageState(PoolStore(*key))
+            fresh.load()
+            with _lock:
+                _states[key] = state = fresh
+                state.connections += 1
     return StorageDriver(state, readonly, on_close=lambda drv: _release(key, drv.state))
 
 
