@@ -120,10 +120,17 @@ async def serve(config: DaemonConfig, listen: bool, timeout: int,
     from pyvirt.daemon.server import Daemon
 
     daemon = Daemon(config, listen=listen, timeout=timeout)
-    await daemon.start()
     loop = asyncio.get_running_loop()
+    # a SIGTERM that comes while the sockets are being bound (a client may already see
+    # one) is kept and acted on once start() is over, never the default kill
+    early: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, early.append, sig)
+    await daemon.start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, daemon.request_stop)
+    if early:
+        daemon.request_stop()
     if listening is not None:
         listening()
     if ready is not None:
