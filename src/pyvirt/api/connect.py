@@ -28,12 +28,9 @@ from pyvirt.api.event import EventDispatchQueue
 from pyvirt.api.stream import virStream
 from pyvirt.constants import VIR_CONNECT_RO
 from pyvirt.drivers.base import DriverConnection, open_connection
+from pyvirt.drivers.common.connection import LIB_VERSION  # 9.0.0 as 9_000_000
 from pyvirt.errors import (VIR_ERR_INVALID_CONN, VIR_ERR_NO_SUPPORT, VIR_FROM_DOMAIN,
                            VIR_FROM_NETWORK, VIR_FROM_STORAGE, VIR_FROM_STREAMS, error)
-
-#: libvirt's version as ``major * 1_000_000 + minor * 1000 + release`` (9.0.0).
-LIB_VERSION = 9000000
-
 
 
 @recorded

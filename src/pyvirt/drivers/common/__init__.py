@@ -1,1 +1,1 @@
-"""Pieces the stateful drivers (QEMU, LXC) share."""
+"""Pieces the drivers share (the stateful QEMU and LXC ones most)."""

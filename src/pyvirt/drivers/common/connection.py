@@ -1,8 +1,6 @@
-"""Connection entry points a local stateful driver (QEMU, LXC) answers the same way."""
+"""Connection entry points every local driver (test, QEMU, LXC) answers the same way."""
 
 from __future__ import annotations
-
-import socket
 
 #: the libvirt version pyvirt reports as its library (9.0.0, Debian 12's)
 LIB_VERSION = 9000000
@@ -18,6 +16,7 @@ class LocalConnectionEntries:
         return LIB_VERSION
 
     def connect_get_hostname(self) -> str:
+        import socket  # only hostname lookups need it (opening test:///default does not)
         return socket.gethostname()
 
     def connect_get_uri(self) -> str:

@@ -84,7 +84,6 @@ SYSINFO_XML = """\
 
 HYPERVISOR_TYPE = "TEST"
 HYPERVISOR_VERSION = 2          # "TEST 0.0.2"
-LIB_VERSION = 9000000           # libvirt 9.0.0
 MAX_VCPUS = 32
 
 

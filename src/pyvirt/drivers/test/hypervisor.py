@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable
 
 from pyvirt.drivers.base import DomainRef
+from pyvirt.drivers.common.connection import LocalConnectionEntries
 from pyvirt.drivers.common.domains import check_duplicates
 from pyvirt.drivers.common.facts import DomainFactEntries
 from pyvirt.drivers.test import defaults, domxml
@@ -46,7 +47,8 @@ _LIST_FILTERS = (n.LIST_DOMAINS_NO_CHECKPOINT << 1) - 1
 
 
 class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
-                     DomainExtrasMixin, DomainVcpusMixin, DomainTuningMixin, DomainFactEntries):
+                     DomainExtrasMixin, DomainVcpusMixin, DomainTuningMixin, DomainFactEntries,
+                     LocalConnectionEntries):
     """The full hypervisor table of the test driver."""
 
     #: every call works on memory only, so pyvirtd may run it on its event loop...
@@ -72,16 +74,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
     def connect_get_version(self) -> int:
         return defaults.HYPERVISOR_VERSION
 
-    def connect_get_lib_version(self) -> int:
-        return defaults.LIB_VERSION
-
-    def connect_get_hostname(self) -> str:
-        import socket  # only hostname lookups need it
-        return socket.gethostname()
-
-    def connect_get_uri(self) -> str:
-        return self.uri
-
     def connect_get_capabilities(self) -> str:
         from pyvirt.conf import capabilities  # the conf engineer's builder
         caps = capabilities.test_driver_capabilities()
@@ -93,15 +85,6 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
     def connect_get_sysinfo(self, flags: int = 0) -> str:
         check_flags(flags, 0, "testConnectGetSysinfo")
         return defaults.SYSINFO_XML
-
-    def connect_is_alive(self) -> bool:
-        return not self._closed
-
-    def connect_is_secure(self) -> bool:
-        return True
-
-    def connect_is_encrypted(self) -> bool:
-        return False
 
     def node_get_info(self) -> list:
         return self.state.node.info()
