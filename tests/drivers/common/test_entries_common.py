@@ -227,3 +227,24 @@ def test_snapshot_counts_and_names_come_from_the_drivers_listings():
     assert table.domain_snapshot_list_names(None) == ["s0", "s1", "s2"]
     assert table.domain_snapshot_list_names(None, 2) == ["s0", "s1"]
     assert table.domain_snapshot_num_children("s0") == 1
+
+
+def test_undefine_checks_refuse_before_anything_is_dropped():
+    from pyvirt.drivers.common.domains import check_undefine
+    from pyvirt.errors import VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, libvirtError
+    from pyvirt.objects import numbers as num
+    from pyvirt.objects.domain_obj import DomainObj
+    from pyvirt.objects.snapshot_tree import SnapshotObj
+
+    dom = DomainObj(name="vm", uuid=bytes(16), managed_save="<domain/>")
+    dom.snapshots.add(SnapshotObj("s1", None))
+    try:            # the managed save may go, the snapshots may not: nothing is dropped
+        check_undefine(dom, num.UNDEFINE_MANAGED_SAVE, VIR_FROM_QEMU)
+        raise AssertionError("undefine with snapshots was allowed")
+    except libvirtError as err:
+        assert err.get_error_code() == VIR_ERR_OPERATION_INVALID
+        assert err.get_error_message() == ("Requested operation is not valid: cannot delete "
+                                           "inactive domain with 1 snapshots")
+    assert check_undefine(dom, num.UNDEFINE_MANAGED_SAVE | num.UNDEFINE_SNAPSHOTS_METADATA,
+                          VIR_FROM_QEMU) == (True, True)
+    assert dom.managed_save is not None and len(dom.snapshots) == 1

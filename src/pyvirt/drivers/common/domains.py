@@ -89,3 +89,21 @@ def check_duplicates(domains: Any, name: str, uuid: bytes, live: bool) -> Domain
                     f"domain '{name}' already exists with uuid {same_name.uuid_str}",
                     domain=VIR_FROM_DOMAIN)
     return None
+
+
+def check_undefine(dom: DomainObj, flags: int, domain: int) -> tuple[bool, bool]:
+    """libvirt's refusals before undefine (a managed save image without
+    UNDEFINE_MANAGED_SAVE, snapshots of an inactive domain without
+    UNDEFINE_SNAPSHOTS_METADATA), all checked before anything is dropped.
+    Returns whether to drop the managed save image and the snapshot metadata."""
+    drop_save = dom.managed_save is not None
+    if drop_save and not flags & n.UNDEFINE_MANAGED_SAVE:
+        raise error(VIR_ERR_OPERATION_INVALID,
+                    "Refusing to undefine while domain managed save image exists",
+                    domain=domain)
+    drop_snapshots = bool(len(dom.snapshots)) and not dom.active
+    if drop_snapshots and not flags & n.UNDEFINE_SNAPSHOTS_METADATA:
+        raise error(VIR_ERR_OPERATION_INVALID,
+                    f"cannot delete inactive domain with {len(dom.snapshots)} snapshots",
+                    domain=domain)
+    return drop_save, drop_snapshots

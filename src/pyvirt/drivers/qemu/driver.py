@@ -20,6 +20,7 @@ from typing import Any
 
 from pyvirt.drivers.common import entries
 from pyvirt.drivers.common.connection import LocalConnectionEntries
+from pyvirt.drivers.common.domains import check_undefine
 from pyvirt.drivers.common.entries import DomainEntries
 from pyvirt.drivers.common.facts import SnapshotCountEntries
 from pyvirt.drivers.base import (
@@ -89,18 +90,11 @@ class QemuHypervisor(DomainEntries, SnapshotCountEntries, LocalConnectionEntries
 
     def _before_undefine(self, dom: DomainObj, flags: int) -> None:
         """Refuse, or with the flags drop, the managed save image and snapshots."""
-        if dom.managed_save is not None:
-            if not flags & n.UNDEFINE_MANAGED_SAVE:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            "Refusing to undefine while domain managed save image exists",
-                            domain=VIR_FROM_QEMU)
+        drop_save, drop_snapshots = check_undefine(dom, flags, VIR_FROM_QEMU)
+        if drop_save:
             state_dir.remove_file(self.drv.dirs.managed_save_path(dom.name))
             dom.managed_save = None
-        if len(dom.snapshots) and not dom.active:
-            if not flags & n.UNDEFINE_SNAPSHOTS_METADATA:
-                raise error(VIR_ERR_OPERATION_INVALID,
-                            f"cannot delete inactive domain with {len(dom.snapshots)} "
-                            "snapshots", domain=VIR_FROM_QEMU)
+        if drop_snapshots:
             shutil.rmtree(self.drv.dirs.snapshot_dir(dom.name), ignore_errors=True)
             dom.snapshots.clear()
 

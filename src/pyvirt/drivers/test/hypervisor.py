@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from pyvirt.drivers.base import DomainRef
 from pyvirt.drivers.common.connection import LocalConnectionEntries
-from pyvirt.drivers.common.domains import check_duplicates
+from pyvirt.drivers.common.domains import check_duplicates, check_undefine
 from pyvirt.drivers.common.facts import DomainFactEntries
 from pyvirt.drivers.test import defaults, domxml
 from pyvirt.drivers.test.checks import check_flags, delivers_events as _events
@@ -200,17 +200,10 @@ class TestHypervisor(DomainSnapshotMixin, DomainStatsMixin, DomainConfigMixin,
                     "testDomainUndefineFlags")
         with self._domains.lock:
             dom = self._dom(ref)
-            if dom.managed_save is not None:
-                if not flags & n.UNDEFINE_MANAGED_SAVE:
-                    raise error(VIR_ERR_OPERATION_INVALID,
-                                "Refusing to undefine while domain managed save image exists",
-                                domain=VIR_FROM_TEST)
+            drop_save, drop_snapshots = check_undefine(dom, flags, VIR_FROM_TEST)
+            if drop_save:
                 dom.managed_save = None
-            if len(dom.snapshots) and not dom.active:
-                if not flags & n.UNDEFINE_SNAPSHOTS_METADATA:
-                    raise error(VIR_ERR_OPERATION_INVALID,
-                                f"cannot delete inactive domain with {len(dom.snapshots)} "
-                                "snapshots", domain=VIR_FROM_TEST)
+            if drop_snapshots:
                 dom.snapshots.clear()
             self._lifecycle(dom, DomainEvent.UNDEFINED, n.UNDEFINED_REMOVED)
             dom.persistent_def = None
