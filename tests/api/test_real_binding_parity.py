@@ -13,7 +13,7 @@ import pytest
 
 import pyvirt
 
-libvirt = pytest.importorskip("libvirt")
+libvirt = pytest.importorskip("libvirt", reason="real libvirt-python not installed")
 
 COVERED = {
     "virConnect": """close getType getVersion getLibVersion getHostname getURI getCapabilities

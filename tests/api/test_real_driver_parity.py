@@ -12,8 +12,8 @@ import pytest
 
 import pyvirt
 
-libvirt = pytest.importorskip("libvirt")
-pytest.importorskip("pyvirt.drivers.test")
+libvirt = pytest.importorskip("libvirt", reason="real libvirt-python not installed")
+import pyvirt.drivers.test  # noqa: E402,F401 - registers the test driver
 pytestmark = pytest.mark.realvirsh
 
 

@@ -13,7 +13,7 @@ import pytest
 import pyvirt
 from pyvirt.drivers.test.state import SHARED_DEFAULT
 
-libvirt = pytest.importorskip("libvirt")
+libvirt = pytest.importorskip("libvirt", reason="real libvirt-python not installed")
 if "pyvirt" in getattr(libvirt, "__file__", ""):
     pytest.skip("not the real binding", allow_module_level=True)
 pytestmark = pytest.mark.realvirsh

@@ -181,7 +181,7 @@ def test_plain_tcp_with_sasl_fails_in_the_client_as_libvirts_does(make_daemon, s
 
 
 def test_tls_with_sasl_needs_certificate_and_password(make_daemon, sasl_files, tmp_path):
-    pytest.importorskip("cryptography")
+    pytest.importorskip("cryptography", reason="cryptography not installed")
     from pyvirt.daemon import certs
     pki = tmp_path / "pki"
     certs.create(certs.Layout.in_dir(str(pki)), ["127.0.0.1", "localhost"], "client1")

@@ -159,7 +159,7 @@ def pyvirtd(tmp_path):
 @NEEDS_QEMU
 def test_one_real_libvirt_python_script_manages_a_guest_and_a_container(pyvirtd, images,
                                                                          tmp_path):
-    pytest.importorskip("libvirt")
+    pytest.importorskip("libvirt", reason="real libvirt-python not installed")
     gxml, cxml = tmp_path / "guest.xml", tmp_path / "ct.xml"
     gxml.write_text(guest_xml("vm1", images, tmp_path / "vm1.console"))
     cxml.write_text(container_xml("ct1", images["rootfs"]))

@@ -302,7 +302,7 @@ def test_real_virsh_and_real_binding_console_through_pyvirtd(pyvirtd, rootfs, tm
         assert "state.state=1" in virsh("domstats", "ctv").stdout
         assert "Running hypervisor: LXC" in virsh("version").stdout
         assert "<os_type>exe</os_type>" in virsh("capabilities").stdout
-        real = pytest.importorskip("libvirt")      # the real libvirt-python 9.0 binding
+        real = pytest.importorskip("libvirt", reason="real libvirt-python 9.0 not installed")
         remote = real.open(uri)
         try:
             dom = remote.lookupByName("ctv")

@@ -133,7 +133,7 @@ def test_real_libvirt_python_open_auth(unix_uri, tmp_path):
 
 
 def test_real_virsh_and_binding_over_tls_with_sasl(start, tmp_path):
-    pytest.importorskip("cryptography")
+    pytest.importorskip("cryptography", reason="cryptography not installed")
     from pyvirt.daemon import certs
     pki = tmp_path / "pki"
     certs.create(certs.Layout.in_dir(str(pki)), ["127.0.0.1", "localhost"], "client1")

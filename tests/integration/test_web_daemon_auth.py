@@ -19,7 +19,7 @@ import shutil
 
 import pytest
 
-pytest.importorskip("selenium")
+pytest.importorskip("selenium", reason="selenium not installed")
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from web_fixtures import (NEEDS_CHROMIUM, SHOTS, browser, daemon_thread,  # noqa: E402,F401

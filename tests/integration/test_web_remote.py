@@ -19,8 +19,8 @@ import pytest
 
 import pyvirt
 
-pytest.importorskip("selenium")
-pytest.importorskip("uvicorn")
+pytest.importorskip("selenium", reason="selenium not installed")
+pytest.importorskip("uvicorn", reason="uvicorn not installed")
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from web_fixtures import (GUEST, HAVE_CHROMIUM, HAVE_GUEST, NOVNC, SHOTS,  # noqa: E402,F401

@@ -18,7 +18,7 @@ from lxml import etree
 
 import pyvirt
 
-pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn", reason="uvicorn not installed")
 
 from starlette.testclient import TestClient  # noqa: E402
 from web_fixtures import PASSWORD, daemon_thread, make_users  # noqa: E402

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn", reason="uvicorn not installed")
 
 from sshd_fixture import missing_ssh_tools, sshd_serving  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402

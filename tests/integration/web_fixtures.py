@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 import pytest
 
-pytest.importorskip("selenium")
-pytest.importorskip("uvicorn")
+pytest.importorskip("selenium", reason="selenium not installed")
+pytest.importorskip("uvicorn", reason="uvicorn not installed")
 
 import uvicorn  # noqa: E402
 from selenium import webdriver  # noqa: E402

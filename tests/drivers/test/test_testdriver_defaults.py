@@ -118,7 +118,7 @@ def test_register_is_idempotent():
 
 def test_matches_real_libvirt_default():
     """Byte-for-byte against libvirt-python's own test driver, when installed."""
-    libvirt = pytest.importorskip("libvirt")
+    libvirt = pytest.importorskip("libvirt", reason="real libvirt-python not installed")
     if not hasattr(libvirt, "virInitialize") or "pyvirt" in getattr(libvirt, "__file__", ""):
         pytest.skip("not the real binding")
     real = libvirt.open("test:///default")
@@ -144,7 +144,7 @@ def test_matches_real_libvirt_default():
 
 
 def _real_binding():
-    libvirt = pytest.importorskip("libvirt")
+    libvirt = pytest.importorskip("libvirt", reason="real libvirt-python not installed")
     if "pyvirt" in getattr(libvirt, "__file__", ""):
         pytest.skip("not the real binding")
     return libvirt
